@@ -1,0 +1,1 @@
+//! Golden-notebook comparison: normalisation, float tolerance, nbval markers and diffs.

@@ -1,0 +1,1 @@
+//! Git resolution and dependency tiers for image builds.

@@ -1,0 +1,1 @@
+//! The notebook runner: kernel execution, golden comparison and reports.
