@@ -1,7 +1,10 @@
 //! The `NotebookValidationJob` custom resource (`mlops.mlops.dev/v1alpha1`).
 
+mod duration;
 mod spec;
 mod status;
+
+pub use duration::{DurationError, format_go_duration, parse_go_duration};
 
 pub use spec::*;
 pub use status::*;

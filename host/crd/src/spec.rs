@@ -442,8 +442,14 @@ impl Default for BuildConfigSpec {
     }
 }
 
+/// Only `failOnStderr` and `failOnWarnings` are implemented; the API server
+/// refuses the rest so nothing is silently ignored.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [{
+    "rule": "!has(self.level) && !has(self.strictMode) && !has(self.detectSilentFailures) && !has(self.requireExplicitExitCodes) && !has(self.checkOutputTypes) && !has(self.verifyAssertions) && !has(self.educationalMode) && !has(self.expectedOutputs)",
+    "message": "only validationConfig.failOnStderr and failOnWarnings are implemented by nbv; remove the other validationConfig fields (use a golden notebook or asserts in the notebook instead)"
+}]))]
 pub struct ValidationConfigSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^(learning|development|staging|production)$"))]
@@ -530,8 +536,14 @@ pub struct Sanitizer {
     pub replacement: String,
 }
 
+/// Kept so the Go operator's YAML still parses; model-serving checks are out
+/// of scope, so only `enabled: false` is accepted.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [{
+    "rule": "has(self.enabled) && self.enabled == false",
+    "message": "model-serving checks are out of scope for nbv; remove spec.modelValidation or set modelValidation.enabled: false"
+}]))]
 pub struct ModelValidationSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,

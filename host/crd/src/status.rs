@@ -45,6 +45,9 @@ pub struct NotebookValidationJobStatus {
     /// The commit the notebook's git ref resolved to; the job stays on it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolved_commit: Option<String>,
+    /// The commit the golden notebook's git ref resolved to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_golden_commit: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub results: Vec<CellResult>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
