@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, anyhow, bail};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose,
+    BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType,
+    ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
 };
 
 /// Options of the shared control plane. The first caller in a test binary decides.
@@ -57,7 +57,10 @@ fn bin_dir() -> anyhow::Result<PathBuf> {
     let dir = PathBuf::from(dir);
     for b in ["etcd", "kube-apiserver", "kube-controller-manager"] {
         if !dir.join(b).is_file() {
-            bail!("{} has no {b}; rerun scripts/controlplane.sh", dir.display());
+            bail!(
+                "{} has no {b}; rerun scripts/controlplane.sh",
+                dir.display()
+            );
         }
     }
     Ok(dir)
@@ -72,7 +75,10 @@ fn tail(path: &Path) -> String {
 fn spawn(bin: &Path, args: &[String], log: &Path) -> anyhow::Result<ChildGuard> {
     let out = fs::File::create(log)?;
     let mut cmd = Command::new(bin);
-    cmd.args(args).stdin(Stdio::null()).stdout(out.try_clone()?).stderr(out);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out);
     // The children must not outlive the test binary, even if it is killed.
     // PDEATHSIG fires when the spawning *thread* exits, so the spawning
     // thread is kept alive for the life of the process (see `shared`).
@@ -83,7 +89,10 @@ fn spawn(bin: &Path, args: &[String], log: &Path) -> anyhow::Result<ChildGuard> 
             Ok(())
         });
     }
-    Ok(ChildGuard(cmd.spawn().with_context(|| format!("starting {}", bin.display()))?))
+    Ok(ChildGuard(
+        cmd.spawn()
+            .with_context(|| format!("starting {}", bin.display()))?,
+    ))
 }
 
 struct Pki {
@@ -100,8 +109,14 @@ fn pki() -> anyhow::Result<Pki> {
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca_params.distinguished_name = DistinguishedName::new();
-    ca_params.distinguished_name.push(DnType::CommonName, "nbv-test-ca");
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "nbv-test-ca");
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate()?)?;
 
     let serving_key = KeyPair::generate()?;
@@ -118,8 +133,12 @@ fn pki() -> anyhow::Result<Pki> {
     let admin_key = KeyPair::generate()?;
     let mut admin = CertificateParams::new(Vec::<String>::new())?;
     admin.distinguished_name = DistinguishedName::new();
-    admin.distinguished_name.push(DnType::CommonName, "nbv-test-admin");
-    admin.distinguished_name.push(DnType::OrganizationName, "system:masters");
+    admin
+        .distinguished_name
+        .push(DnType::CommonName, "nbv-test-admin");
+    admin
+        .distinguished_name
+        .push(DnType::OrganizationName, "system:masters");
     admin.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
     let admin_cert = admin.signed_by(&admin_key, &ca)?;
 
@@ -142,7 +161,13 @@ fn b64(s: &str) -> String {
 
 /// Waits until `addr` accepts TCP connections: the process is serving.
 /// Full readiness of the API server is then checked with the admin client.
-fn wait_listening(child: &mut ChildGuard, addr: &str, what: &str, log: &Path, deadline: Duration) -> anyhow::Result<()> {
+fn wait_listening(
+    child: &mut ChildGuard,
+    addr: &str,
+    what: &str,
+    log: &Path,
+    deadline: Duration,
+) -> anyhow::Result<()> {
     let addr: std::net::SocketAddr = addr.parse()?;
     let started = Instant::now();
     while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
@@ -150,7 +175,10 @@ fn wait_listening(child: &mut ChildGuard, addr: &str, what: &str, log: &Path, de
             bail!("{what} exited ({status}); last log lines:\n{}", tail(log));
         }
         if started.elapsed() > deadline {
-            bail!("{what} did not start listening within {deadline:?}; last log lines:\n{}", tail(log));
+            bail!(
+                "{what} did not start listening within {deadline:?}; last log lines:\n{}",
+                tail(log)
+            );
         }
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -171,7 +199,10 @@ async fn api_ready(kubeconfig: &Path, log: &Path) -> anyhow::Result<kube::Client
         match client.request_text(req).await {
             Ok(body) if body.trim() == "ok" => return Ok(client),
             other if started.elapsed() > Duration::from_secs(90) => {
-                bail!("kube-apiserver not ready after 90s ({other:?}); log:\n{}", tail(log))
+                bail!(
+                    "kube-apiserver not ready after 90s ({other:?}); log:\n{}",
+                    tail(log)
+                )
             }
             _ => tokio::time::sleep(Duration::from_millis(250)).await,
         }
@@ -181,7 +212,10 @@ async fn api_ready(kubeconfig: &Path, log: &Path) -> anyhow::Result<kube::Client
 impl ControlPlane {
     fn start(opts: Options) -> anyhow::Result<Self> {
         let bins = bin_dir()?;
-        let dir = tempfile::Builder::new().prefix("nbv-controlplane-").tempdir()?.keep();
+        let dir = tempfile::Builder::new()
+            .prefix("nbv-controlplane-")
+            .tempdir()?
+            .keep();
         let pki = pki()?;
         let write = |name: &str, text: &str| -> anyhow::Result<PathBuf> {
             let p = dir.join(name);
@@ -215,7 +249,13 @@ impl ControlPlane {
             ],
             &etcd_log,
         )?];
-        wait_listening(children.last_mut().expect("just spawned"), &format!("127.0.0.1:{etcd_port}"), "etcd", &etcd_log, Duration::from_secs(30))?;
+        wait_listening(
+            children.last_mut().expect("just spawned"),
+            &format!("127.0.0.1:{etcd_port}"),
+            "etcd",
+            &etcd_log,
+            Duration::from_secs(30),
+        )?;
 
         let api_log = dir.join("kube-apiserver.log");
         children.push(spawn(
@@ -245,7 +285,13 @@ impl ControlPlane {
             &api_log,
         )?);
         let url = format!("https://127.0.0.1:{api_port}");
-        wait_listening(children.last_mut().expect("just spawned"), &format!("127.0.0.1:{api_port}"), "kube-apiserver", &api_log, Duration::from_secs(90))?;
+        wait_listening(
+            children.last_mut().expect("just spawned"),
+            &format!("127.0.0.1:{api_port}"),
+            "kube-apiserver",
+            &api_log,
+            Duration::from_secs(90),
+        )?;
 
         let kubeconfig = dir.join("kubeconfig");
         fs::write(
@@ -286,7 +332,13 @@ impl ControlPlane {
                 ],
                 &kcm_log,
             )?);
-            wait_listening(children.last_mut().expect("just spawned"), &format!("127.0.0.1:{kcm_port}"), "kube-controller-manager", &kcm_log, Duration::from_secs(60))?;
+            wait_listening(
+                children.last_mut().expect("just spawned"),
+                &format!("127.0.0.1:{kcm_port}"),
+                "kube-controller-manager",
+                &kcm_log,
+                Duration::from_secs(60),
+            )?;
         }
         Ok(Self {
             url,
@@ -335,7 +387,11 @@ impl ControlPlane {
 
     /// A client whose requests are authorised as `user` in `groups`, so
     /// tests can prove behaviour under exactly the RBAC they grant.
-    pub async fn client_impersonating(&self, user: &str, groups: &[&str]) -> anyhow::Result<kube::Client> {
+    pub async fn client_impersonating(
+        &self,
+        user: &str,
+        groups: &[&str],
+    ) -> anyhow::Result<kube::Client> {
         self.client().await?;
         let mut config = self.config().await?;
         config.auth_info.impersonate = Some(user.to_string());

@@ -2,6 +2,8 @@
 //! for integration tests, and helpers to install CRDs into it.
 
 pub mod controlplane;
+pub mod gitserver;
+pub mod kubelet;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -19,14 +21,23 @@ pub fn workspace_root() -> PathBuf {
 }
 
 /// Server-side applies a CRD from YAML and waits until it is Established.
-pub async fn install_crd(client: &kube::Client, path: &Path) -> anyhow::Result<CustomResourceDefinition> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let crd: CustomResourceDefinition = serde_yaml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+pub async fn install_crd(
+    client: &kube::Client,
+    path: &Path,
+) -> anyhow::Result<CustomResourceDefinition> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let crd: CustomResourceDefinition =
+        serde_yaml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
     let name = crd.metadata.name.clone().context("CRD without a name")?;
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
-    api.patch(&name, &PatchParams::apply("nbv-tests").force(), &Patch::Apply(&crd))
-        .await
-        .with_context(|| format!("applying {name}"))?;
+    api.patch(
+        &name,
+        &PatchParams::apply("nbv-tests").force(),
+        &Patch::Apply(&crd),
+    )
+    .await
+    .with_context(|| format!("applying {name}"))?;
     let started = Instant::now();
     loop {
         let current = api.get(&name).await?;
@@ -34,7 +45,10 @@ pub async fn install_crd(client: &kube::Client, path: &Path) -> anyhow::Result<C
             .status
             .as_ref()
             .and_then(|s| s.conditions.as_ref())
-            .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Established" && c.status == "True"));
+            .is_some_and(|cs| {
+                cs.iter()
+                    .any(|c| c.type_ == "Established" && c.status == "True")
+            });
         if established {
             return Ok(current);
         }
@@ -52,8 +66,16 @@ pub async fn install_nbv_crd(client: &kube::Client) -> anyhow::Result<CustomReso
 
 /// The stand-ins for OpenShift's build.openshift.io and image.openshift.io APIs.
 pub async fn install_openshift_standins(client: &kube::Client) -> anyhow::Result<()> {
-    for f in ["openshift-buildconfig", "openshift-build", "openshift-imagestream"] {
-        install_crd(client, &workspace_root().join(format!("tests/crds/{f}.yaml"))).await?;
+    for f in [
+        "openshift-buildconfig",
+        "openshift-build",
+        "openshift-imagestream",
+    ] {
+        install_crd(
+            client,
+            &workspace_root().join(format!("tests/crds/{f}.yaml")),
+        )
+        .await?;
     }
     Ok(())
 }
@@ -61,7 +83,11 @@ pub async fn install_openshift_standins(client: &kube::Client) -> anyhow::Result
 /// The stand-ins for Tekton's tekton.dev API.
 pub async fn install_tekton_standins(client: &kube::Client) -> anyhow::Result<()> {
     for f in ["tekton-pipelinerun", "tekton-task"] {
-        install_crd(client, &workspace_root().join(format!("tests/crds/{f}.yaml"))).await?;
+        install_crd(
+            client,
+            &workspace_root().join(format!("tests/crds/{f}.yaml")),
+        )
+        .await?;
     }
     Ok(())
 }
@@ -70,7 +96,11 @@ pub async fn install_tekton_standins(client: &kube::Client) -> anyhow::Result<()
 pub async fn create_namespace(client: &kube::Client, prefix: &str) -> anyhow::Result<String> {
     use std::sync::atomic::{AtomicU32, Ordering};
     static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let name = format!("{prefix}-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
+    let name = format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
     let api: Api<Namespace> = Api::all(client.clone());
     api.create(
         &PostParams::default(),

@@ -10,9 +10,14 @@ use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, P
 use kube::discovery::Discovery;
 use kube::{Resource, ResourceExt};
 use nbv_crd::NotebookValidationJob;
-use nbv_tests::{ControlPlane, Options, create_namespace, install_nbv_crd, install_openshift_standins, install_tekton_standins, workspace_root};
+use nbv_tests::{
+    ControlPlane, Options, create_namespace, install_nbv_crd, install_openshift_standins,
+    install_tekton_standins, workspace_root,
+};
 
-const OPTS: Options = Options { controller_manager: true };
+const OPTS: Options = Options {
+    controller_manager: true,
+};
 
 async fn admin() -> kube::Client {
     let cp = ControlPlane::shared(OPTS).expect("control plane starts");
@@ -36,9 +41,14 @@ async fn admin_can_write_objects() {
     let client = admin().await;
     let ns = create_namespace(&client, "admin").await.expect("namespace");
     let cms: Api<ConfigMap> = Api::namespaced(client, &ns);
-    cms.create(&PostParams::default(), &config_map("hello", &ns)).await.expect("create");
+    cms.create(&PostParams::default(), &config_map("hello", &ns))
+        .await
+        .expect("create");
     let back = cms.get("hello").await.expect("get");
-    assert_eq!(back.data.and_then(|d| d.get("k").cloned()).as_deref(), Some("v"));
+    assert_eq!(
+        back.data.and_then(|d| d.get("k").cloned()).as_deref(),
+        Some("v")
+    );
 }
 
 #[tokio::test]
@@ -116,20 +126,31 @@ async fn rbac_is_enforced() {
     let denied = Api::<ConfigMap>::namespaced(as_sa, &ns)
         .create(&PostParams::default(), &config_map("nope", &ns))
         .await;
-    assert!(matches!(denied, Err(kube::Error::Api(ref e)) if e.code == 403), "{denied:?}");
+    assert!(
+        matches!(denied, Err(kube::Error::Api(ref e)) if e.code == 403),
+        "{denied:?}"
+    );
 }
 
 #[tokio::test]
 async fn standin_api_groups_are_discoverable() {
     let client = admin().await;
-    install_openshift_standins(&client).await.expect("openshift stand-ins");
-    install_tekton_standins(&client).await.expect("tekton stand-ins");
+    install_openshift_standins(&client)
+        .await
+        .expect("openshift stand-ins");
+    install_tekton_standins(&client)
+        .await
+        .expect("tekton stand-ins");
     let discovery = Discovery::new(client).run().await.expect("discovery");
     for group in ["build.openshift.io", "image.openshift.io", "tekton.dev"] {
         assert!(discovery.has_group(group), "{group} is not discoverable");
     }
     let (_, caps) = discovery
-        .resolve_gvk(&kube::api::GroupVersionKind::gvk("tekton.dev", "v1", "PipelineRun"))
+        .resolve_gvk(&kube::api::GroupVersionKind::gvk(
+            "tekton.dev",
+            "v1",
+            "PipelineRun",
+        ))
         .expect("PipelineRun resolves");
     assert_eq!(caps.scope, kube::discovery::Scope::Namespaced);
 }
@@ -139,11 +160,19 @@ async fn garbage_collector_removes_dependents() {
     let client = admin().await;
     let ns = create_namespace(&client, "gc").await.expect("namespace");
     let cms: Api<ConfigMap> = Api::namespaced(client, &ns);
-    let owner = cms.create(&PostParams::default(), &config_map("owner", &ns)).await.expect("owner");
+    let owner = cms
+        .create(&PostParams::default(), &config_map("owner", &ns))
+        .await
+        .expect("owner");
     let mut dependent = config_map("dependent", &ns);
-    dependent.metadata.owner_references = Some(vec![owner.controller_owner_ref(&()).expect("owner ref")]);
-    cms.create(&PostParams::default(), &dependent).await.expect("dependent");
-    cms.delete("owner", &DeleteParams::background()).await.expect("delete owner");
+    dependent.metadata.owner_references =
+        Some(vec![owner.controller_owner_ref(&()).expect("owner ref")]);
+    cms.create(&PostParams::default(), &dependent)
+        .await
+        .expect("dependent");
+    cms.delete("owner", &DeleteParams::background())
+        .await
+        .expect("delete owner");
     let started = Instant::now();
     while cms.get_opt("dependent").await.expect("get").is_some() {
         assert!(
@@ -160,12 +189,25 @@ async fn notebook_validation_job_round_trips() {
     install_nbv_crd(&client).await.expect("CRD installs");
     let ns = create_namespace(&client, "crd").await.expect("namespace");
     let jobs: Api<NotebookValidationJob> = Api::namespaced(client.clone(), &ns);
-    for sample in ["golden-comparison", "build-tekton", "scheduling-and-volumes", "basic"] {
-        let text = std::fs::read_to_string(workspace_root().join(format!("deploy/samples/{sample}.yaml"))).expect("sample");
+    for sample in [
+        "golden-comparison",
+        "build-tekton",
+        "scheduling-and-volumes",
+        "basic",
+    ] {
+        let text =
+            std::fs::read_to_string(workspace_root().join(format!("deploy/samples/{sample}.yaml")))
+                .expect("sample");
         let job: NotebookValidationJob = serde_yaml::from_str(&text).expect("sample parses");
-        let created = jobs.create(&PostParams::default(), &job).await.unwrap_or_else(|e| panic!("{sample}: {e}"));
+        let created = jobs
+            .create(&PostParams::default(), &job)
+            .await
+            .unwrap_or_else(|e| panic!("{sample}: {e}"));
         let back = jobs.get(&created.name_any()).await.expect("get");
-        assert_eq!(back.spec, job.spec, "{sample} did not round-trip through the apiserver");
+        assert_eq!(
+            back.spec, job.spec,
+            "{sample} did not round-trip through the apiserver"
+        );
     }
 
     // Defaults come from the schema, exactly as the Go operator's did.
@@ -182,11 +224,18 @@ async fn notebook_validation_job_round_trips() {
         &kube::api::ApiResource::erase::<NotebookValidationJob>(&()),
     );
     let created = raw
-        .create(&PostParams::default(), &serde_json::from_value(serde_json::to_value(&minimal).expect("json")).expect("dynamic"))
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(serde_json::to_value(&minimal).expect("json"))
+                .expect("dynamic"),
+        )
         .await
         .expect("create minimal");
     assert_eq!(created.data["spec"]["timeout"], "30m");
-    assert_eq!(created.data["spec"]["podConfig"]["buildConfig"]["strategy"], "s2i");
+    assert_eq!(
+        created.data["spec"]["podConfig"]["buildConfig"]["strategy"],
+        "s2i"
+    );
 
     // The status subresource takes what the operator writes.
     let status = serde_json::json!({"status": {"phase": "Succeeded", "observedGeneration": 1,
@@ -195,12 +244,22 @@ async fn notebook_validation_job_round_trips() {
         .patch_status("defaults", &PatchParams::default(), &Patch::Merge(&status))
         .await
         .expect("status patch");
-    assert_eq!(patched.status.and_then(|s| s.phase), Some(nbv_crd::Phase::Succeeded));
+    assert_eq!(
+        patched.status.and_then(|s| s.phase),
+        Some(nbv_crd::Phase::Succeeded)
+    );
 
     // Short names are served for kubectl.
-    let discovery = Discovery::new(client.clone()).run().await.expect("discovery");
+    let discovery = Discovery::new(client.clone())
+        .run()
+        .await
+        .expect("discovery");
     let (resource, _) = discovery
-        .resolve_gvk(&kube::api::GroupVersionKind::gvk("mlops.mlops.dev", "v1alpha1", "NotebookValidationJob"))
+        .resolve_gvk(&kube::api::GroupVersionKind::gvk(
+            "mlops.mlops.dev",
+            "v1alpha1",
+            "NotebookValidationJob",
+        ))
         .expect("NotebookValidationJob is served");
     assert_eq!(resource.plural, "notebookvalidationjobs");
 }
@@ -210,8 +269,11 @@ async fn fields_nbv_cannot_honour_are_refused_with_a_clear_message() {
     let client = admin().await;
     install_nbv_crd(&client).await.expect("CRD installs");
     let ns = create_namespace(&client, "cel").await.expect("namespace");
-    let raw: Api<kube::api::DynamicObject> =
-        Api::namespaced_with(client, &ns, &kube::api::ApiResource::erase::<NotebookValidationJob>(&()));
+    let raw: Api<kube::api::DynamicObject> = Api::namespaced_with(
+        client,
+        &ns,
+        &kube::api::ApiResource::erase::<NotebookValidationJob>(&()),
+    );
     let job = |name: &str, extra: serde_json::Value| {
         let mut spec = serde_json::json!({"notebook": {"git": {"url": "https://example.com/r.git", "ref": "main"}, "path": "a.ipynb"},
                                           "podConfig": {"containerImage": "img"}});
@@ -224,26 +286,51 @@ async fn fields_nbv_cannot_honour_are_refused_with_a_clear_message() {
         .expect("dynamic object")
     };
     let refused = raw
-        .create(&PostParams::default(), &job("model", serde_json::json!({"modelValidation": {"platform": "kserve"}})))
+        .create(
+            &PostParams::default(),
+            &job(
+                "model",
+                serde_json::json!({"modelValidation": {"platform": "kserve"}}),
+            ),
+        )
         .await;
     match refused {
         Err(kube::Error::Api(e)) => {
             assert_eq!(e.code, 422);
-            assert!(e.message.contains("modelValidation.enabled: false"), "{}", e.message);
+            assert!(
+                e.message.contains("modelValidation.enabled: false"),
+                "{}",
+                e.message
+            );
         }
         other => panic!("modelValidation must be refused, got {other:?}"),
     }
     let refused = raw
-        .create(&PostParams::default(), &job("strict", serde_json::json!({"validationConfig": {"strictMode": true}})))
+        .create(
+            &PostParams::default(),
+            &job(
+                "strict",
+                serde_json::json!({"validationConfig": {"strictMode": true}}),
+            ),
+        )
         .await;
-    assert!(matches!(refused, Err(kube::Error::Api(ref e)) if e.message.contains("failOnStderr")), "{refused:?}");
+    assert!(
+        matches!(refused, Err(kube::Error::Api(ref e)) if e.message.contains("failOnStderr")),
+        "{refused:?}"
+    );
     // Honoured settings of the same blocks are accepted.
     raw.create(&PostParams::default(), &job("ok", serde_json::json!({"validationConfig": {"failOnStderr": true},
                                                                      "modelValidation": {"enabled": false}})))
         .await
         .expect("supported fields are accepted");
     let bad_timeout = raw
-        .create(&PostParams::default(), &job("t", serde_json::json!({"timeout": "ten minutes"})))
+        .create(
+            &PostParams::default(),
+            &job("t", serde_json::json!({"timeout": "ten minutes"})),
+        )
         .await;
-    assert!(matches!(bad_timeout, Err(kube::Error::Api(ref e)) if e.code == 422), "{bad_timeout:?}");
+    assert!(
+        matches!(bad_timeout, Err(kube::Error::Api(ref e)) if e.code == 422),
+        "{bad_timeout:?}"
+    );
 }

@@ -6,6 +6,8 @@
 
 use clap::{Parser, Subcommand};
 
+mod install;
+
 #[derive(Parser)]
 #[command(name = "nbv", version, about = "Validate Jupyter notebooks locally and on Kubernetes")]
 struct Cli {
@@ -14,7 +16,13 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Copy this binary and the job's result key into the validation pod (init container).
+    Install(install::InstallArgs),
+    /// Run the operator that reconciles NotebookValidationJobs.
+    #[cfg(feature = "operator")]
+    Operator(nbv_operator::OperatorArgs),
+}
 
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
@@ -28,5 +36,34 @@ fn init_tracing() {
 fn main() -> std::process::ExitCode {
     init_tracing();
     let cli = Cli::parse();
-    match cli.command {}
+    match cli.command {
+        Command::Install(args) => install::run(args),
+        #[cfg(feature = "operator")]
+        Command::Operator(args) => operator(args),
+    }
+}
+
+#[cfg(feature = "operator")]
+fn operator(args: nbv_operator::OperatorArgs) -> std::process::ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("nbv operator: cannot start the async runtime: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let result = runtime.block_on(async {
+        let client = kube::Client::try_default().await?;
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        nbv_operator::run(client, args, shutdown).await
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("nbv operator: {e:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
 }

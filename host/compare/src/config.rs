@@ -93,13 +93,22 @@ fn compile(field: &'static str, index: usize, pattern: &str) -> Result<Regex, Co
         field,
         index,
         pattern: pattern.to_string(),
-        message: e.to_string().lines().last().unwrap_or_default().trim().to_string(),
+        message: e
+            .to_string()
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
     })
 }
 
 impl CompareConfig {
     pub fn compile(&self) -> Result<Comparator, ConfigError> {
-        for (field, value) in [("absTolerance", self.abs_tolerance), ("relTolerance", self.rel_tolerance)] {
+        for (field, value) in [
+            ("absTolerance", self.abs_tolerance),
+            ("relTolerance", self.rel_tolerance),
+        ] {
             if !value.is_finite() || value < 0.0 {
                 return Err(ConfigError::Tolerance { field, value });
             }

@@ -73,7 +73,11 @@ struct Item {
 }
 
 fn is_injected(cell: &Cell) -> bool {
-    cell.metadata().tags.iter().flatten().any(|t| t == "injected-parameters")
+    cell.metadata()
+        .tags
+        .iter()
+        .flatten()
+        .any(|t| t == "injected-parameters")
 }
 
 /// Code cells that take part in alignment, with their notebook index.
@@ -87,7 +91,9 @@ fn code_cells(nb: &Notebook) -> Vec<(usize, &Cell)> {
 
 fn ignored(cmp: &Comparator, kind: &str) -> bool {
     cmp.config.ignore_output_types.iter().any(|i| {
-        i == kind || kind.split(':').next() == Some(i.as_str()) || kind.rsplit(':').next() == Some(i.as_str())
+        i == kind
+            || kind.split(':').next() == Some(i.as_str())
+            || kind.rsplit(':').next() == Some(i.as_str())
     })
 }
 
@@ -116,19 +122,30 @@ fn items(cmp: &Comparator, cell: &Cell) -> Vec<Item> {
                 "stderr" => stderr.push_str(&text.0),
                 _ => stdout.push_str(&text.0),
             },
-            Output::DisplayData(d) => rich.push(("display_data", serde_json::to_value(&d.data).unwrap_or_default())),
-            Output::ExecuteResult(r) => rich.push(("execute_result", serde_json::to_value(&r.data).unwrap_or_default())),
+            Output::DisplayData(d) => rich.push((
+                "display_data",
+                serde_json::to_value(&d.data).unwrap_or_default(),
+            )),
+            Output::ExecuteResult(r) => rich.push((
+                "execute_result",
+                serde_json::to_value(&r.data).unwrap_or_default(),
+            )),
             Output::Error(e) => error = Some(format!("{}: {}", e.ename, e.evalue)),
         }
     }
     let mut out = Vec::new();
     for (kind, text) in [("stream:stdout", stdout), ("stream:stderr", stderr)] {
         if !text.is_empty() && !ignored(cmp, kind) {
-            out.push(Item { kind: kind.into(), text });
+            out.push(Item {
+                kind: kind.into(),
+                text,
+            });
         }
     }
     for (kind, data) in rich {
-        let Some(bundle) = data.as_object() else { continue };
+        let Some(bundle) = data.as_object() else {
+            continue;
+        };
         let mut mimes = vec!["text/plain".to_string()];
         mimes.extend(cmp.config.compare_mime_types.iter().cloned());
         for mime in mimes {
@@ -143,7 +160,10 @@ fn items(cmp: &Comparator, cell: &Cell) -> Vec<Item> {
         }
     }
     if let Some(text) = error.filter(|_| !ignored(cmp, "error")) {
-        out.push(Item { kind: "error".into(), text });
+        out.push(Item {
+            kind: "error".into(),
+            text,
+        });
     }
     out
 }
@@ -179,7 +199,12 @@ fn items_match(cmp: &Comparator, expected: &[Item], actual: &[Item]) -> bool {
             match cmp.config.strategy {
                 Strategy::Exact => en == an,
                 Strategy::Normalized if e.kind.contains("image/") => en == an,
-                Strategy::Normalized => numbers::equal_within(&en, &an, cmp.config.abs_tolerance, cmp.config.rel_tolerance),
+                Strategy::Normalized => numbers::equal_within(
+                    &en,
+                    &an,
+                    cmp.config.abs_tolerance,
+                    cmp.config.rel_tolerance,
+                ),
             }
         })
 }
@@ -195,7 +220,10 @@ fn unified(expected: &str, actual: &str) -> String {
 fn diff_for(cmp: &Comparator, cell_index: usize, expected: &[Item], actual: &[Item]) -> CellDiff {
     let has_error = |items: &[Item]| items.iter().any(|i| i.kind == "error");
     let (exp_text, act_text) = (render(expected), render(actual));
-    let (exp_norm, act_norm) = (cmp.normalize(&exp_text).into_owned(), cmp.normalize(&act_text).into_owned());
+    let (exp_norm, act_norm) = (
+        cmp.normalize(&exp_text).into_owned(),
+        cmp.normalize(&act_text).into_owned(),
+    );
     let whitespace_only = exp_norm.split_whitespace().eq(act_norm.split_whitespace());
     let (diff_type, severity) = if has_error(expected) != has_error(actual) {
         ("execution_error", "critical")
@@ -266,7 +294,11 @@ pub fn compare(cmp: &Comparator, executed: &Notebook, golden: &Notebook) -> Comp
                     diff: String::new(),
                     severity: "critical".into(),
                 });
-                (gi, CellMatch::Mismatched, Some("the golden notebook has a code cell the executed one lacks".into()))
+                (
+                    gi,
+                    CellMatch::Mismatched,
+                    Some("the golden notebook has a code cell the executed one lacks".into()),
+                )
             }
             (Some(&(ei, ec)), None) => {
                 result.diffs.push(CellDiff {
@@ -278,7 +310,11 @@ pub fn compare(cmp: &Comparator, executed: &Notebook, golden: &Notebook) -> Comp
                     diff: String::new(),
                     severity: "critical".into(),
                 });
-                (ei, CellMatch::Mismatched, Some("the executed notebook has a code cell the golden one lacks".into()))
+                (
+                    ei,
+                    CellMatch::Mismatched,
+                    Some("the executed notebook has a code cell the golden one lacks".into()),
+                )
             }
             (None, None) => unreachable!("pos is below the longer length"),
         };

@@ -15,14 +15,17 @@ pub struct Markers {
     pub check_output: bool,
 }
 
-const COMMENTS: &[(&str, fn(&mut Markers))] = &[
+/// Sets one marker flag.
+type Set = fn(&mut Markers);
+
+const COMMENTS: &[(&str, Set)] = &[
     ("NBVAL_SKIP", |m| m.skip = true),
     ("NBVAL_IGNORE_OUTPUT", |m| m.ignore_output = true),
     ("NBVAL_RAISES_EXCEPTION", |m| m.raises_exception = true),
     ("NBVAL_CHECK_OUTPUT", |m| m.check_output = true),
 ];
 
-const TAGS: &[(&str, fn(&mut Markers))] = &[
+const TAGS: &[(&str, Set)] = &[
     ("nbval-skip", |m| m.skip = true),
     ("nbval-ignore-output", |m| m.ignore_output = true),
     ("raises-exception", |m| m.raises_exception = true),

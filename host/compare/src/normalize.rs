@@ -7,9 +7,12 @@ use regex::Regex;
 
 use crate::config::{Comparator, Strategy};
 
-static ANSI: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\x1b\[[0-9;?]*[ -/]*[@-~]").expect("valid"));
-static ADDRESS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"0x[0-9a-fA-F]{4,}").expect("valid"));
-static OUT_PROMPT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(Out|In)\s*\[\s*\d+\s*\]").expect("valid"));
+static ANSI: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\x1b\[[0-9;?]*[ -/]*[@-~]").expect("valid"));
+static ADDRESS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"0x[0-9a-fA-F]{4,}").expect("valid"));
+static OUT_PROMPT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(Out|In)\s*\[\s*\d+\s*\]").expect("valid"));
 static TIMESTAMPS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     [
         // ISO 8601 / RFC 3339 and the common `YYYY-MM-DD HH:MM:SS(.fff)` forms.

@@ -27,7 +27,15 @@ fn tokens(text: &str) -> Vec<Token<'_>> {
         // The leading delimiter captured before a sign belongs to the text.
         let start_of_number = raw
             .char_indices()
-            .find(|(_, c)| c.is_ascii_digit() || *c == '.' || *c == '-' || *c == '+' || *c == 'n' || *c == 'N' || *c == 'i')
+            .find(|(_, c)| {
+                c.is_ascii_digit()
+                    || *c == '.'
+                    || *c == '-'
+                    || *c == '+'
+                    || *c == 'n'
+                    || *c == 'N'
+                    || *c == 'i'
+            })
             .map(|(i, _)| i)
             .unwrap_or(0);
         let num_start = m.start() + start_of_number;
@@ -80,7 +88,12 @@ mod tests {
 
     #[test]
     fn float_noise_within_tolerance() {
-        assert!(equal_within("loss: 0.3", "loss: 0.30000000000000004", 1e-4, 0.0));
+        assert!(equal_within(
+            "loss: 0.3",
+            "loss: 0.30000000000000004",
+            1e-4,
+            0.0
+        ));
         assert!(equal_within("[1.0, 2.00001]", "[1.0, 2.0]", 1e-4, 0.0));
         assert!(!equal_within("accuracy 0.91", "accuracy 0.87", 1e-4, 0.0));
     }
@@ -92,7 +105,10 @@ mod tests {
         assert!(close(1e6, 1e6 + 1.0, 0.0, 1e-6));
         assert!(!close(1.0, 1.0 + 1e-5, 0.0, 1e-6));
         assert!(equal_within("x = -1.5e-3", "x = -1.50001e-3", 0.0, 1e-4));
-        assert!(!equal_within("x = -1.5e-3", "x = 1.5e-3", 1e-4, 0.0), "a sign flip is a real change");
+        assert!(
+            !equal_within("x = -1.5e-3", "x = 1.5e-3", 1e-4, 0.0),
+            "a sign flip is a real change"
+        );
     }
 
     #[test]

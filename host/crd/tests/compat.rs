@@ -23,13 +23,21 @@ fn samples() -> Vec<(PathBuf, String)> {
 #[test]
 fn every_sample_parses_and_round_trips() {
     let samples = samples();
-    assert!(samples.len() >= 4, "expected the samples under deploy/samples");
+    assert!(
+        samples.len() >= 4,
+        "expected the samples under deploy/samples"
+    );
     for (path, text) in samples {
         let job: NotebookValidationJob = serde_yaml::from_str(&text)
             .unwrap_or_else(|e| panic!("{} does not parse: {e}", path.display()));
         let back = serde_json::to_value(&job).expect("serialises");
         let again: NotebookValidationJob = serde_json::from_value(back).expect("parses again");
-        assert_eq!(job.spec, again.spec, "{} does not round-trip", path.display());
+        assert_eq!(
+            job.spec,
+            again.spec,
+            "{} does not round-trip",
+            path.display()
+        );
     }
 }
 
@@ -79,6 +87,11 @@ fn status_written_by_the_go_operator_still_reads() {
 
 #[test]
 fn unknown_phase_is_rejected_not_guessed() {
-    let err = serde_json::from_value::<NotebookValidationJobStatus>(serde_json::json!({"phase": "Exploded"}));
-    assert!(err.is_err(), "an unknown phase must not deserialise into a default");
+    let err = serde_json::from_value::<NotebookValidationJobStatus>(
+        serde_json::json!({"phase": "Exploded"}),
+    );
+    assert!(
+        err.is_err(),
+        "an unknown phase must not deserialise into a default"
+    );
 }

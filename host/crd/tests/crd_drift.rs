@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 fn committed_crd_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(nbv_crd::CRD_PATH)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(nbv_crd::CRD_PATH)
 }
 
 #[test]
@@ -25,7 +27,10 @@ fn crd_has_short_names_and_printer_columns() {
     use kube::CustomResourceExt;
     let crd = nbv_crd::NotebookValidationJob::crd();
     let names = &crd.spec.names;
-    assert_eq!(names.short_names.as_deref(), Some(&["nvj".to_string(), "nvjob".to_string()][..]));
+    assert_eq!(
+        names.short_names.as_deref(),
+        Some(&["nvj".to_string(), "nvjob".to_string()][..])
+    );
     assert_eq!(crd.spec.group, "mlops.mlops.dev");
     let version = &crd.spec.versions[0];
     assert_eq!(version.name, "v1alpha1");
@@ -35,6 +40,15 @@ fn crd_has_short_names_and_printer_columns() {
         .flatten()
         .map(|c| c.name.as_str())
         .collect();
-    assert_eq!(columns, ["Phase", "Notebook", "Git-URL", "Timeout", "Age", "Message"]);
-    assert!(version.subresources.as_ref().and_then(|s| s.status.as_ref()).is_some());
+    assert_eq!(
+        columns,
+        ["Phase", "Notebook", "Git-URL", "Timeout", "Age", "Message"]
+    );
+    assert!(
+        version
+            .subresources
+            .as_ref()
+            .and_then(|s| s.status.as_ref())
+            .is_some()
+    );
 }

@@ -11,9 +11,15 @@ use crate::context::Context;
 #[derive(Debug, thiserror::Error)]
 pub enum AdmissionError {
     #[error("{field} is not supported by nbv: {hint}")]
-    Unsupported { field: &'static str, hint: &'static str },
+    Unsupported {
+        field: &'static str,
+        hint: &'static str,
+    },
     #[error("{field}: {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     #[error("buildConfig.strategy {name:?} is not registered; available strategies: {available}")]
     UnknownStrategy { name: String, available: String },
 }
@@ -28,20 +34,21 @@ impl AdmissionError {
     }
 }
 
-pub const MODEL_VALIDATION_HINT: &str =
-    "model-serving checks are out of scope; remove spec.modelValidation or set modelValidation.enabled: false";
+pub const MODEL_VALIDATION_HINT: &str = "model-serving checks are out of scope; remove spec.modelValidation or set modelValidation.enabled: false";
 pub const VALIDATION_CONFIG_HINT: &str = "only validationConfig.failOnStderr and failOnWarnings are implemented; \
      remove the other validationConfig fields (use a golden notebook or asserts in the notebook instead)";
 
 pub fn check(job: &NotebookValidationJob, ctx: &Context) -> Result<(), AdmissionError> {
     let spec = &job.spec;
-    if let Some(mv) = &spec.model_validation {
-        if mv.enabled != Some(false) {
-            return Err(AdmissionError::Unsupported {
-                field: "spec.modelValidation",
-                hint: MODEL_VALIDATION_HINT,
-            });
-        }
+    if spec
+        .model_validation
+        .as_ref()
+        .is_some_and(|mv| mv.enabled != Some(false))
+    {
+        return Err(AdmissionError::Unsupported {
+            field: "spec.modelValidation",
+            hint: MODEL_VALIDATION_HINT,
+        });
     }
     if let Some(vc) = &spec.validation_config {
         let unsupported = vc.level.is_some()

@@ -74,10 +74,31 @@ mod tests {
     #[test]
     fn transition_time_moves_only_on_flip() {
         let mut c = Vec::new();
-        assert!(set(&mut c, READY, State::False, "Running", "running", Some(1)));
+        assert!(set(
+            &mut c,
+            READY,
+            State::False,
+            "Running",
+            "running",
+            Some(1)
+        ));
         let first = c[0].last_transition_time.clone();
-        assert!(!set(&mut c, READY, State::False, "Running", "running", Some(1)));
-        assert!(set(&mut c, READY, State::False, "Running", "still running", Some(1)));
+        assert!(!set(
+            &mut c,
+            READY,
+            State::False,
+            "Running",
+            "running",
+            Some(1)
+        ));
+        assert!(set(
+            &mut c,
+            READY,
+            State::False,
+            "Running",
+            "still running",
+            Some(1)
+        ));
         assert_eq!(c[0].last_transition_time, first);
         std::thread::sleep(std::time::Duration::from_millis(2));
         assert!(set(&mut c, READY, State::True, "Succeeded", "ok", Some(1)));

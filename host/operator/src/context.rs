@@ -17,6 +17,7 @@ pub struct Config {
     pub runner_image: String,
     /// Namespace the operator runs in: leases and strategy registrations live here.
     pub namespace: String,
+    pub watch_namespace: Option<String>,
 }
 
 pub struct Context {

@@ -5,11 +5,11 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
+use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::runtime::watcher;
-use kube::ResourceExt;
 use nbv_crd::NotebookValidationJob;
 use tracing::{info, warn};
 
@@ -24,15 +24,20 @@ async fn reconcile(job: Arc<NotebookValidationJob>, ctx: Arc<Context>) -> Result
     let result = finalizer(&api, labels::FINALIZER, job, |event| async {
         match event {
             FinalizerEvent::Apply(job) => reconcile::apply(job, ctx.clone()).await,
-            FinalizerEvent::Cleanup(job) => build::cleanup(&job, &ctx).await.map(|_| Action::await_change()),
+            FinalizerEvent::Cleanup(job) => build::cleanup(&job, &ctx)
+                .await
+                .map(|_| Action::await_change()),
         }
     })
     .await
     .map_err(|e| match e {
-        kube::runtime::finalizer::Error::ApplyFailed(e) | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
+        kube::runtime::finalizer::Error::ApplyFailed(e)
+        | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
         other => Error::Finalizer(other.to_string()),
     });
-    ctx.metrics.reconcile_duration.observe(started.elapsed().as_secs_f64());
+    ctx.metrics
+        .reconcile_duration
+        .observe(started.elapsed().as_secs_f64());
     result
 }
 
@@ -43,13 +48,28 @@ fn error_policy(job: Arc<NotebookValidationJob>, error: &Error, ctx: Arc<Context
 }
 
 /// Runs until the shutdown future resolves.
-pub async fn run(ctx: Arc<Context>, shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static) {
+pub async fn run(
+    ctx: Arc<Context>,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
     let client = ctx.client.clone();
-    let jobs: Api<NotebookValidationJob> = Api::all(client.clone());
-    let pods: Api<Pod> = Api::all(client);
+    let (jobs, pods): (Api<NotebookValidationJob>, Api<Pod>) = match &ctx.config.watch_namespace {
+        Some(ns) => (
+            Api::namespaced(client.clone(), ns),
+            Api::namespaced(client, ns),
+        ),
+        None => (Api::all(client.clone()), Api::all(client)),
+    };
     info!("controller starting");
     Controller::new(jobs, watcher::Config::default().any_semantic())
-        .owns(pods, watcher::Config::default().labels(&format!("{}={}", labels::MANAGED_BY, labels::MANAGER)))
+        .owns(
+            pods,
+            watcher::Config::default().labels(&format!(
+                "{}={}",
+                labels::MANAGED_BY,
+                labels::MANAGER
+            )),
+        )
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)
         .for_each(|res| {

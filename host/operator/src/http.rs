@@ -20,7 +20,10 @@ pub struct Health {
 
 async fn metrics(State(h): State<Health>) -> ([(&'static str, &'static str); 1], String) {
     (
-        [("content-type", "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            "content-type",
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         h.metrics.encode(),
     )
 }
@@ -46,7 +49,10 @@ pub fn router(health: Health) -> Router {
 }
 
 /// Binds first so the caller learns the real port (tests bind port 0).
-pub async fn serve(addr: SocketAddr, health: Health) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+pub async fn serve(
+    addr: SocketAddr,
+    health: Health,
+) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     let handle = tokio::spawn(async move {

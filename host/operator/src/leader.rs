@@ -9,8 +9,13 @@ pub const LEASE_NAME: &str = "nbv-operator-leader";
 
 /// Waits until this instance holds the lease. The returned guard keeps the
 /// lease renewed; if leadership is lost the process exits.
-pub async fn acquire(client: kube::Client, namespace: &str, identity: &str) -> anyhow::Result<watch::Receiver<bool>> {
-    let manager = LeaseManagerBuilder::new(client, LEASE_NAME)
+pub async fn acquire(
+    client: kube::Client,
+    namespace: &str,
+    lease: &str,
+    identity: &str,
+) -> anyhow::Result<watch::Receiver<bool>> {
+    let manager = LeaseManagerBuilder::new(client, lease)
         .with_namespace(namespace)
         .with_identity(identity)
         .build()

@@ -41,6 +41,9 @@ pub struct OperatorArgs {
     /// Identity in the leader Lease; the pod name in a Deployment.
     #[arg(long, env = "POD_NAME", default_value = "nbv-operator")]
     pub identity: String,
+    /// Reconcile jobs in this namespace only (default: all namespaces).
+    #[arg(long, env = "NBV_WATCH_NAMESPACE")]
+    pub watch_namespace: Option<String>,
     #[command(flatten)]
     pub strategies: build::StrategyArgs,
 }
@@ -64,12 +67,23 @@ pub async fn run(
     tracing::info!(%addr, "serving /metrics, /healthz, /readyz");
 
     let _leadership = if args.leader_elect {
-        Some(leader::acquire(client.clone(), &args.namespace, &args.identity).await?)
+        // Operators scoped to different namespaces don't compete for one lease.
+        let lease = match &args.watch_namespace {
+            Some(ns) => format!("{}-{ns}", leader::LEASE_NAME),
+            None => leader::LEASE_NAME.to_string(),
+        };
+        Some(leader::acquire(client.clone(), &args.namespace, &lease, &args.identity).await?)
     } else {
         None
     };
 
-    let strategies = build::Strategies::load(client.clone(), &args.strategies, &args.namespace, metrics.clone()).await?;
+    let strategies = build::Strategies::load(
+        client.clone(),
+        &args.strategies,
+        &args.namespace,
+        metrics.clone(),
+    )
+    .await?;
     let ctx = Arc::new(context::Context {
         client: client.clone(),
         recorder: Recorder::new(
@@ -83,12 +97,16 @@ pub async fn run(
         config: context::Config {
             runner_image: args.runner_image,
             namespace: args.namespace,
+            watch_namespace: args.watch_namespace.clone(),
         },
         strategies,
         ready: ready.clone(),
     });
     // Ready once the job API answers: before that, the CRD may not be installed.
-    let jobs: Api<NotebookValidationJob> = Api::all(client);
+    let jobs: Api<NotebookValidationJob> = match &args.watch_namespace {
+        Some(ns) => Api::namespaced(client, ns),
+        None => Api::all(client),
+    };
     jobs.list(&ListParams::default().limit(1)).await?;
     ready.store(true, Ordering::Relaxed);
     controller::run(ctx, shutdown).await;

@@ -53,11 +53,23 @@ impl Default for Metrics {
             reconcile_duration.clone(),
         );
         let reconcile_errors = Counter::default();
-        registry.register("reconcile_errors", "Reconciles that returned an error", reconcile_errors.clone());
+        registry.register(
+            "reconcile_errors",
+            "Reconciles that returned an error",
+            reconcile_errors.clone(),
+        );
         let validations = Family::<ResultLabels, Counter>::default();
-        registry.register("validations", "Finished validations by result", validations.clone());
+        registry.register(
+            "validations",
+            "Finished validations by result",
+            validations.clone(),
+        );
         let builds = Family::<BuildLabels, Counter>::default();
-        registry.register("builds", "Finished image builds by strategy and result", builds.clone());
+        registry.register(
+            "builds",
+            "Finished image builds by strategy and result",
+            builds.clone(),
+        );
         let strategy_call_seconds =
             Family::<StrategyCallLabels, Histogram>::new_with_constructor(|| {
                 Histogram::new(exponential_buckets(0.000_01, 2.0, 20))
@@ -68,7 +80,11 @@ impl Default for Metrics {
             strategy_call_seconds.clone(),
         );
         let strategy_traps = Family::<TrapLabels, Counter>::default();
-        registry.register("strategy_traps", "Build-strategy calls that trapped", strategy_traps.clone());
+        registry.register(
+            "strategy_traps",
+            "Build-strategy calls that trapped",
+            strategy_traps.clone(),
+        );
         Self {
             registry: Arc::new(registry),
             reconcile_duration,
@@ -84,7 +100,9 @@ impl Default for Metrics {
 impl Metrics {
     pub fn validation_finished(&self, result: &str) {
         self.validations
-            .get_or_create(&ResultLabels { result: result.into() })
+            .get_or_create(&ResultLabels {
+                result: result.into(),
+            })
             .inc();
     }
 

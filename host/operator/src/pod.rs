@@ -14,16 +14,17 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, EnvFromSource, EnvVar, PodSecurityContext, PodSpec, ResourceRequirements,
-    SeccompProfile, SecretEnvSource, SecretVolumeSource, SecurityContext, Volume, VolumeMount,
+    Capabilities, Container, EnvFromSource, EnvVar, PodSecurityContext, PodSpec,
+    ResourceRequirements, SeccompProfile, SecretEnvSource, SecretVolumeSource, SecurityContext,
+    Volume, VolumeMount,
 };
 use k8s_openapi::api::core::v1::{EmptyDirVolumeSource, Pod};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use kube::Resource;
 use nbv_crd::NotebookValidationJob;
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::labels;
 
@@ -39,7 +40,10 @@ pub const MAIN_CONTAINER: &str = "notebook";
 #[derive(Debug, thiserror::Error)]
 pub enum PodError {
     #[error("podConfig.{field} is invalid: {message}")]
-    InvalidField { field: &'static str, message: String },
+    InvalidField {
+        field: &'static str,
+        message: String,
+    },
     #[error("spec.timeout: {0}")]
     Timeout(#[from] nbv_crd::DurationError),
     #[error("the job has no namespace or uid yet")]
@@ -118,7 +122,10 @@ fn secret_volume(name: &str, secret: &str) -> Volume {
 
 /// The CRD's podConfig types mirror the core/v1 JSON shapes field for field,
 /// so conversion is a JSON round trip; a mismatch is reported, never dropped.
-fn convert<A: Serialize, B: DeserializeOwned>(field: &'static str, value: &A) -> Result<B, PodError> {
+fn convert<A: Serialize, B: DeserializeOwned>(
+    field: &'static str,
+    value: &A,
+) -> Result<B, PodError> {
     let json = serde_json::to_value(value).map_err(|e| PodError::InvalidField {
         field,
         message: e.to_string(),
@@ -132,7 +139,11 @@ fn convert<A: Serialize, B: DeserializeOwned>(field: &'static str, value: &A) ->
 fn resources(job: &NotebookValidationJob) -> Option<ResourceRequirements> {
     let r = job.spec.pod_config.resources.as_ref()?;
     let q = |m: &BTreeMap<String, String>| {
-        (!m.is_empty()).then(|| m.iter().map(|(k, v)| (k.clone(), Quantity(v.clone()))).collect())
+        (!m.is_empty()).then(|| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), Quantity(v.clone())))
+                .collect()
+        })
     };
     Some(ResourceRequirements {
         limits: q(&r.limits),
@@ -292,12 +303,18 @@ pub fn build(plan: &PodPlan<'_>) -> Result<Pod, PodError> {
         mount("nbv-workspace", "/workspace", false),
         mount("nbv-home", HOME, false),
     ];
-    main_mounts.extend(convert::<_, Vec<VolumeMount>>("volumeMounts", &pc.volume_mounts)?);
+    main_mounts.extend(convert::<_, Vec<VolumeMount>>(
+        "volumeMounts",
+        &pc.volume_mounts,
+    )?);
     for user in convert::<_, Vec<Volume>>("volumes", &pc.volumes)? {
         if user.name.starts_with("nbv-") {
             return Err(PodError::InvalidField {
                 field: "volumes",
-                message: format!("volume name {:?} uses the reserved prefix \"nbv-\"; rename it", user.name),
+                message: format!(
+                    "volume name {:?} uses the reserved prefix \"nbv-\"; rename it",
+                    user.name
+                ),
             });
         }
         volumes.push(user);
@@ -359,9 +376,126 @@ pub fn build(plan: &PodPlan<'_>) -> Result<Pod, PodError> {
                 .then(|| convert("tolerations", &pc.tolerations))
                 .transpose()?,
             node_selector: (!pc.node_selector.is_empty()).then(|| pc.node_selector.clone()),
-            affinity: pc.affinity.as_ref().map(|a| convert("affinity", a)).transpose()?,
+            affinity: pc
+                .affinity
+                .as_ref()
+                .map(|a| convert("affinity", a))
+                .transpose()?,
             ..Default::default()
         }),
         status: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(extra: serde_json::Value) -> NotebookValidationJob {
+        let mut v = serde_json::json!({
+            "apiVersion": "mlops.mlops.dev/v1alpha1", "kind": "NotebookValidationJob",
+            "metadata": {"name": "j", "namespace": "ns", "uid": "1234"},
+            "spec": {"notebook": {"git": {"url": "https://example.com/r.git", "ref": "main", "credentialsSecret": "git"},
+                                  "path": "dir/nb.ipynb"},
+                     "podConfig": {"containerImage": "img", "credentials": ["aws"],
+                                   "volumes": [{"name": "data", "emptyDir": {}}],
+                                   "volumeMounts": [{"name": "data", "mountPath": "/data"}],
+                                   "tolerations": [{"key": "gpu", "operator": "Exists", "effect": "NoSchedule"}]},
+                     "timeout": "1h30m"}});
+        if let (Some(spec), Some(extra)) = (v["spec"].as_object_mut(), extra.as_object()) {
+            spec.extend(extra.clone());
+        }
+        serde_json::from_value(v).expect("job")
+    }
+
+    fn plan(job: &NotebookValidationJob) -> PodPlan<'_> {
+        PodPlan {
+            job,
+            image: "img@sha256:abc".into(),
+            runner_image: "nbv:1".into(),
+            notebook_commit: "c0ffee".into(),
+            golden_commit: None,
+            key_secret: "j-nbv-result-key".into(),
+            attempt: 2,
+        }
+    }
+
+    #[test]
+    fn credentials_reach_only_the_fetch_container_as_files() {
+        let j = job(serde_json::json!({}));
+        let pod = build(&plan(&j)).expect("pod");
+        let spec = pod.spec.expect("spec");
+        let inits = spec.init_containers.expect("inits");
+        let fetch = inits.iter().find(|c| c.name == "fetch").expect("fetch");
+        assert!(
+            fetch
+                .volume_mounts
+                .iter()
+                .flatten()
+                .any(|m| m.mount_path == "/var/run/nbv/git/notebook")
+        );
+        assert!(
+            fetch.args.iter().flatten().any(|a| a == "c0ffee"),
+            "fetches the resolved commit, not the ref"
+        );
+        let main = &spec.containers[0];
+        assert!(
+            !main
+                .volume_mounts
+                .iter()
+                .flatten()
+                .any(|m| m.name.starts_with("nbv-git") || m.name == "nbv-result-key")
+        );
+        assert!(main.env.iter().flatten().all(|e| e.value_from.is_none()));
+        // `credentials` is the Go API's shorthand for envFrom secretRef.
+        assert!(
+            main.env_from
+                .iter()
+                .flatten()
+                .any(|e| e.secret_ref.as_ref().is_some_and(|s| s.name == "aws"))
+        );
+        assert_eq!(main.working_dir.as_deref(), Some("/workspace/notebook/dir"));
+        assert_eq!(spec.active_deadline_seconds, Some(5400));
+        assert_eq!(pod.metadata.name.as_deref(), Some("j-validation-2"));
+        assert_eq!(spec.tolerations.map(|t| t.len()), Some(1));
+        assert!(spec.volumes.iter().flatten().any(|v| v.name == "data"));
+    }
+
+    #[test]
+    fn every_container_fits_restricted_v2() {
+        let j = job(serde_json::json!({}));
+        let spec = build(&plan(&j)).expect("pod").spec.expect("spec");
+        for c in spec
+            .containers
+            .iter()
+            .chain(spec.init_containers.iter().flatten())
+        {
+            let sc = c.security_context.as_ref().expect("security context");
+            assert_eq!(sc.run_as_non_root, Some(true), "{}", c.name);
+            assert_eq!(sc.allow_privilege_escalation, Some(false));
+            assert_eq!(
+                sc.capabilities.as_ref().and_then(|c| c.drop.clone()),
+                Some(vec!["ALL".to_string()])
+            );
+            assert_eq!(
+                sc.seccomp_profile.as_ref().map(|s| s.type_.as_str()),
+                Some("RuntimeDefault")
+            );
+            assert!(sc.run_as_user.is_none() && sc.privileged.is_none());
+        }
+    }
+
+    #[test]
+    fn reserved_volume_names_and_bad_timeouts_are_refused() {
+        let mut j = job(serde_json::json!({}));
+        j.spec.pod_config.volumes[0].name = "nbv-bin".into();
+        assert!(
+            build(&plan(&j))
+                .expect_err("reserved")
+                .to_string()
+                .contains("reserved prefix")
+        );
+        let j = job(serde_json::json!({"timeout": "soon"}));
+        assert!(matches!(build(&plan(&j)), Err(PodError::Timeout(_))));
+    }
 }

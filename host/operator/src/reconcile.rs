@@ -10,9 +10,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{Pod, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
-use k8s_openapi::ByteString;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::runtime::controller::Action;
@@ -77,13 +77,19 @@ pub async fn apply(job: Arc<NotebookValidationJob>, ctx: Arc<Context>) -> Result
     }
     match phase {
         Phase::Building => build_step(&job, status, &ctx).await,
-        Phase::ValidationRunning | Phase::Running | Phase::BuildComplete => validation_step(&job, status, &ctx).await,
+        Phase::ValidationRunning | Phase::Running | Phase::BuildComplete => {
+            validation_step(&job, status, &ctx).await
+        }
         _ => start_step(&job, status, &ctx).await,
     }
 }
 
 /// Validates the spec, resolves the git refs, and picks the next phase.
-async fn start_step(job: &NotebookValidationJob, mut status: NotebookValidationJobStatus, ctx: &Context) -> Result<Action, Error> {
+async fn start_step(
+    job: &NotebookValidationJob,
+    mut status: NotebookValidationJobStatus,
+    ctx: &Context,
+) -> Result<Action, Error> {
     let generation = job.metadata.generation;
     status.observed_generation = generation;
     status.start_time.get_or_insert_with(now);
@@ -112,13 +118,28 @@ async fn start_step(job: &NotebookValidationJob, mut status: NotebookValidationJ
         .as_ref()
         .is_some_and(|b| b.enabled);
     let (next, reason, message) = if build_enabled {
-        (Phase::Building, "BuildPending", "resolving dependencies and starting the image build".to_string())
+        (
+            Phase::Building,
+            "BuildPending",
+            "resolving dependencies and starting the image build".to_string(),
+        )
     } else {
-        (Phase::ValidationRunning, "Starting", "starting the validation pod".to_string())
+        (
+            Phase::ValidationRunning,
+            "Starting",
+            "starting the validation pod".to_string(),
+        )
     };
     status.phase = Some(next);
     status.message = message.clone();
-    conditions::set(&mut status.conditions, conditions::READY, State::False, reason, &message, generation);
+    conditions::set(
+        &mut status.conditions,
+        conditions::READY,
+        State::False,
+        reason,
+        &message,
+        generation,
+    );
     if !build_enabled {
         conditions::set(
             &mut status.conditions,
@@ -139,10 +160,18 @@ async fn start_step(job: &NotebookValidationJob, mut status: NotebookValidationJ
     Ok(Action::requeue(Duration::ZERO))
 }
 
-async fn build_step(job: &NotebookValidationJob, mut status: NotebookValidationJobStatus, ctx: &Context) -> Result<Action, Error> {
+async fn build_step(
+    job: &NotebookValidationJob,
+    mut status: NotebookValidationJobStatus,
+    ctx: &Context,
+) -> Result<Action, Error> {
     let generation = job.metadata.generation;
     match build::drive(job, &mut status, ctx).await? {
-        build::Progress::Waiting { requeue, changed, events } => {
+        build::Progress::Waiting {
+            requeue,
+            changed,
+            events,
+        } => {
             if changed {
                 patch_status(job, &status, ctx).await?;
             }
@@ -153,7 +182,14 @@ async fn build_step(job: &NotebookValidationJob, mut status: NotebookValidationJ
         }
         build::Progress::Ready { image, events } => {
             let message = format!("image {image} is ready");
-            conditions::set(&mut status.conditions, conditions::BUILD_READY, State::True, "BuildSucceeded", &message, generation);
+            conditions::set(
+                &mut status.conditions,
+                conditions::BUILD_READY,
+                State::True,
+                "BuildSucceeded",
+                &message,
+                generation,
+            );
             status.phase = Some(Phase::ValidationRunning);
             status.message = "starting the validation pod".into();
             patch_status(job, &status, ctx).await?;
@@ -163,7 +199,14 @@ async fn build_step(job: &NotebookValidationJob, mut status: NotebookValidationJ
             Ok(Action::requeue(Duration::ZERO))
         }
         build::Progress::Failed(verdict) => {
-            conditions::set(&mut status.conditions, conditions::BUILD_READY, State::False, verdict.reason, &verdict.message, generation);
+            conditions::set(
+                &mut status.conditions,
+                conditions::BUILD_READY,
+                State::False,
+                verdict.reason,
+                &verdict.message,
+                generation,
+            );
             finish(job, status, ctx, verdict).await
         }
     }
@@ -183,19 +226,25 @@ async fn ensure_key_secret(job: &NotebookValidationJob, ctx: &Context) -> Result
     let ns = job.namespace().unwrap_or_default();
     let name = key_secret_name(&job.name_any());
     let api: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
-    if let Some(existing) = api.get_opt(&name).await? {
-        if let Some(key) = existing.data.as_ref().and_then(|d| d.get("key")) {
-            return Ok(key.0.clone());
-        }
+    let existing = api.get_opt(&name).await?;
+    if let Some(key) = existing
+        .as_ref()
+        .and_then(|s| s.data.as_ref())
+        .and_then(|d| d.get("key"))
+    {
+        return Ok(key.0.clone());
     }
     let mut key = vec![0u8; 32];
-    getrandom::fill(&mut key).map_err(|e| Error::Internal(format!("no randomness for the result key: {e}")))?;
+    getrandom::fill(&mut key)
+        .map_err(|e| Error::Internal(format!("no randomness for the result key: {e}")))?;
     let secret = Secret {
         metadata: ObjectMeta {
             name: Some(name.clone()),
             namespace: Some(ns),
             labels: Some(labels::for_job(&job.name_any())),
-            owner_references: Some(vec![pod::owner_reference(job).map_err(|e| Error::Internal(e.to_string()))?]),
+            owner_references: Some(vec![
+                pod::owner_reference(job).map_err(|e| Error::Internal(e.to_string()))?,
+            ]),
             ..Default::default()
         },
         data: Some([("key".to_string(), ByteString(key.clone()))].into()),
@@ -216,7 +265,11 @@ async fn ensure_key_secret(job: &NotebookValidationJob, ctx: &Context) -> Result
     }
 }
 
-async fn validation_step(job: &NotebookValidationJob, mut status: NotebookValidationJobStatus, ctx: &Context) -> Result<Action, Error> {
+async fn validation_step(
+    job: &NotebookValidationJob,
+    mut status: NotebookValidationJobStatus,
+    ctx: &Context,
+) -> Result<Action, Error> {
     let generation = job.metadata.generation;
     let ns = job.namespace().unwrap_or_default();
     let name = job.name_any();
@@ -227,7 +280,9 @@ async fn validation_step(job: &NotebookValidationJob, mut status: NotebookValida
     let existing = pods.get_opt(&pod_name).await?;
     let Some(current) = existing else {
         let Some(commit) = status.resolved_commit.clone() else {
-            return Err(Error::Internal("ValidationRunning without a resolved commit".into()));
+            return Err(Error::Internal(
+                "ValidationRunning without a resolved commit".into(),
+            ));
         };
         let plan = pod::PodPlan {
             job,
@@ -240,13 +295,24 @@ async fn validation_step(job: &NotebookValidationJob, mut status: NotebookValida
         };
         let manifest = match pod::build(&plan) {
             Ok(p) => p,
-            Err(e) => return finish(job, status, ctx, Verdict::failed("InvalidPodConfig", e.to_string())).await,
+            Err(e) => {
+                return finish(
+                    job,
+                    status,
+                    ctx,
+                    Verdict::failed("InvalidPodConfig", e.to_string()),
+                )
+                .await;
+            }
         };
         let created = match pods.create(&PostParams::default(), &manifest).await {
             Ok(_) => true,
             Err(kube::Error::Api(e)) if e.code == 409 => false,
             Err(kube::Error::Api(e)) if e.code == 422 || e.code == 400 => {
-                let msg = format!("the validation pod was rejected by the API server: {}", e.message);
+                let msg = format!(
+                    "the validation pod was rejected by the API server: {}",
+                    e.message
+                );
                 return finish(job, status, ctx, Verdict::failed("InvalidPodConfig", msg)).await;
             }
             Err(e) => return Err(e.into()),
@@ -255,10 +321,25 @@ async fn validation_step(job: &NotebookValidationJob, mut status: NotebookValida
         status.validation_pod_name = pod_name.clone();
         status.message = message.clone();
         status.phase = Some(Phase::ValidationRunning);
-        conditions::set(&mut status.conditions, conditions::READY, State::False, "Running", &message, generation);
+        conditions::set(
+            &mut status.conditions,
+            conditions::READY,
+            State::False,
+            "Running",
+            &message,
+            generation,
+        );
         patch_status(job, &status, ctx).await?;
         if created {
-            publish(job, ctx, EventType::Normal, "PodCreated", "CreatePod", message).await;
+            publish(
+                job,
+                ctx,
+                EventType::Normal,
+                "PodCreated",
+                "CreatePod",
+                message,
+            )
+            .await;
         }
         return Ok(Action::requeue(Duration::from_secs(30)));
     };
@@ -267,7 +348,10 @@ async fn validation_step(job: &NotebookValidationJob, mut status: NotebookValida
         PodOutcome::Running => Ok(Action::requeue(Duration::from_secs(30))),
         PodOutcome::InfrastructureFailure { reason, message } => {
             if status.retry_count >= MAX_INFRA_RETRIES {
-                let msg = format!("{message}; gave up after {} attempts", status.retry_count + 1);
+                let msg = format!(
+                    "{message}; gave up after {} attempts",
+                    status.retry_count + 1
+                );
                 return finish(job, status, ctx, Verdict::failed(reason, msg)).await;
             }
             // Retries are for the platform's failures only, never the notebook's.
@@ -279,7 +363,15 @@ async fn validation_step(job: &NotebookValidationJob, mut status: NotebookValida
             if let Err(e) = pods.delete(&pod_name, &Default::default()).await {
                 warn!(error = %e, pod = %pod_name, "could not delete the failed pod");
             }
-            publish(job, ctx, EventType::Warning, reason, "RetryPod", status.message.clone()).await;
+            publish(
+                job,
+                ctx,
+                EventType::Warning,
+                reason,
+                "RetryPod",
+                status.message.clone(),
+            )
+            .await;
             Ok(Action::requeue(backoff))
         }
         PodOutcome::Finished(result) => {
@@ -287,7 +379,14 @@ async fn validation_step(job: &NotebookValidationJob, mut status: NotebookValida
             finish(job, status, ctx, verdict).await
         }
         PodOutcome::Failed { reason, message } => {
-            conditions::set(&mut status.conditions, conditions::EXECUTED, State::False, reason, &message, generation);
+            conditions::set(
+                &mut status.conditions,
+                conditions::EXECUTED,
+                State::False,
+                reason,
+                &message,
+                generation,
+            );
             finish(job, status, ctx, Verdict::failed(reason, message)).await
         }
     }
@@ -301,8 +400,19 @@ pub async fn finish(
     verdict: Verdict,
 ) -> Result<Action, Error> {
     let generation = job.metadata.generation;
-    let ready = if verdict.phase == Phase::Succeeded { State::True } else { State::False };
-    conditions::set(&mut status.conditions, conditions::READY, ready, verdict.reason, &verdict.message, generation);
+    let ready = if verdict.phase == Phase::Succeeded {
+        State::True
+    } else {
+        State::False
+    };
+    conditions::set(
+        &mut status.conditions,
+        conditions::READY,
+        ready,
+        verdict.reason,
+        &verdict.message,
+        generation,
+    );
     status.phase = Some(verdict.phase);
     status.message = verdict.message.clone();
     status.observed_generation = generation;
@@ -314,21 +424,40 @@ pub async fn finish(
         (EventType::Warning, "failed")
     };
     ctx.metrics.validation_finished(result);
-    info!(reason = verdict.reason, "validation {result}: {}", verdict.message);
+    info!(
+        reason = verdict.reason,
+        "validation {result}: {}", verdict.message
+    );
     publish(job, ctx, type_, verdict.reason, "Validate", verdict.message).await;
     Ok(Action::await_change())
 }
 
-pub async fn patch_status(job: &NotebookValidationJob, status: &NotebookValidationJobStatus, ctx: &Context) -> Result<(), Error> {
-    let api: Api<NotebookValidationJob> = Api::namespaced(ctx.client.clone(), &job.namespace().unwrap_or_default());
+pub async fn patch_status(
+    job: &NotebookValidationJob,
+    status: &NotebookValidationJobStatus,
+    ctx: &Context,
+) -> Result<(), Error> {
+    let api: Api<NotebookValidationJob> =
+        Api::namespaced(ctx.client.clone(), &job.namespace().unwrap_or_default());
     let patch = serde_json::json!({ "status": status });
-    api.patch_status(&job.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
-        .await?;
+    api.patch_status(
+        &job.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(&patch),
+    )
+    .await?;
     Ok(())
 }
 
 /// Events are best effort: a failed event must never fail the reconcile.
-pub async fn publish(job: &NotebookValidationJob, ctx: &Context, type_: EventType, reason: &str, action: &str, note: String) {
+pub async fn publish(
+    job: &NotebookValidationJob,
+    ctx: &Context,
+    type_: EventType,
+    reason: &str,
+    action: &str,
+    note: String,
+) {
     let mut note = note;
     if note.len() > 1000 {
         let mut cut = 1000;

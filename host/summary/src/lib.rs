@@ -100,7 +100,9 @@ impl Summary {
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum OpenError {
-    #[error("no summary header (expected {HEADER}); the runner did not finish or something else wrote the termination message")]
+    #[error(
+        "no summary header (expected {HEADER}); the runner did not finish or something else wrote the termination message"
+    )]
     MissingHeader,
     #[error("malformed summary header: {0}")]
     BadHeader(String),
@@ -108,7 +110,9 @@ pub enum OpenError {
     Truncated { expected: usize, actual: usize },
     #[error("summary checksum does not match: it was corrupted or altered")]
     Checksum,
-    #[error("summary signature does not match the job's key: it was not written by this job's runner")]
+    #[error(
+        "summary signature does not match the job's key: it was not written by this job's runner"
+    )]
     Signature,
     #[error("summary body is not valid JSON: {0}")]
     Json(String),
@@ -201,8 +205,14 @@ pub fn open(message: &str, key: &[u8]) -> Result<Summary, OpenError> {
     }
     let bad = || OpenError::BadHeader(header.chars().take(120).collect());
     let len: usize = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
-    let sum = parts.next().and_then(|p| p.strip_prefix("sha256:")).ok_or_else(bad)?;
-    let sig = parts.next().and_then(|p| p.strip_prefix("hmac-sha256:")).ok_or_else(bad)?;
+    let sum = parts
+        .next()
+        .and_then(|p| p.strip_prefix("sha256:"))
+        .ok_or_else(bad)?;
+    let sig = parts
+        .next()
+        .and_then(|p| p.strip_prefix("hmac-sha256:"))
+        .ok_or_else(bad)?;
     if parts.next().is_some() {
         return Err(bad());
     }
@@ -218,7 +228,8 @@ pub fn open(message: &str, key: &[u8]) -> Result<Summary, OpenError> {
     }
     let sig = hex::decode(sig).map_err(|_| bad())?;
     // ring's verify compares in constant time.
-    hmac::verify(&hmac::Key::new(hmac::HMAC_SHA256, key), body, &sig).map_err(|_| OpenError::Signature)?;
+    hmac::verify(&hmac::Key::new(hmac::HMAC_SHA256, key), body, &sig)
+        .map_err(|_| OpenError::Signature)?;
     serde_json::from_slice(body).map_err(|e| OpenError::Json(e.to_string()))
 }
 
@@ -240,7 +251,11 @@ mod tests {
                     status: if i == 3 { "Failure" } else { "Success" }.into(),
                     duration_ms: 12,
                     output: "x".repeat(output),
-                    error: if i == 3 { "ZeroDivisionError".into() } else { String::new() },
+                    error: if i == 3 {
+                        "ZeroDivisionError".into()
+                    } else {
+                        String::new()
+                    },
                 })
                 .collect(),
             comparison: None,
@@ -265,7 +280,12 @@ mod tests {
         assert!(back.truncated);
         assert!(!back.passed);
         assert_eq!(back.failure_reason(), "CellError");
-        assert!(back.cells.iter().any(|c| c.index == 3 && c.status == "Failure"), "{back:?}");
+        assert!(
+            back.cells
+                .iter()
+                .any(|c| c.index == 3 && c.status == "Failure"),
+            "{back:?}"
+        );
     }
 
     #[test]
@@ -275,8 +295,14 @@ mod tests {
         let tampered = sealed.replace("\"passed\":false", "\"passed\":true ");
         assert_eq!(open(&tampered, KEY), Err(OpenError::Checksum));
         let truncated = &sealed[..sealed.len() - 5];
-        assert!(matches!(open(truncated, KEY), Err(OpenError::Truncated { .. })));
-        assert_eq!(open("{\"passed\":true}", KEY), Err(OpenError::MissingHeader));
+        assert!(matches!(
+            open(truncated, KEY),
+            Err(OpenError::Truncated { .. })
+        ));
+        assert_eq!(
+            open("{\"passed\":true}", KEY),
+            Err(OpenError::MissingHeader)
+        );
         assert_eq!(open("", KEY), Err(OpenError::MissingHeader));
         // A notebook that knows the format but not the key cannot pass itself off.
         let body = br#"{"passed":true,"message":"ok"}"#;
