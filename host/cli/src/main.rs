@@ -9,7 +9,11 @@ use clap::{Parser, Subcommand};
 mod install;
 
 #[derive(Parser)]
-#[command(name = "nbv", version, about = "Validate Jupyter notebooks locally and on Kubernetes")]
+#[command(
+    name = "nbv",
+    version,
+    about = "Validate Jupyter notebooks locally and on Kubernetes"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -17,6 +21,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Execute a notebook on a Jupyter kernel and compare it with a golden notebook
+    /// (with no notebook: the embedded demo).
+    Run(nbv_runner::cli::RunArgs),
     /// Copy this binary and the job's result key into the validation pod (init container).
     Install(install::InstallArgs),
     /// Run the operator that reconciles NotebookValidationJobs.
@@ -37,6 +44,7 @@ fn main() -> std::process::ExitCode {
     init_tracing();
     let cli = Cli::parse();
     match cli.command {
+        Command::Run(args) => nbv_runner::cli::run(args),
         Command::Install(args) => install::run(args),
         #[cfg(feature = "operator")]
         Command::Operator(args) => operator(args),

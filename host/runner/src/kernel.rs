@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jupyter_protocol::{
-    ConnectionInfo, InterruptRequest, JupyterKernelspec, JupyterMessage, JupyterMessageContent, KernelInfoRequest,
-    ShutdownRequest, Transport,
+    ConnectionInfo, InterruptRequest, JupyterKernelspec, JupyterMessage, JupyterMessageContent,
+    KernelInfoRequest, ShutdownRequest, Transport,
 };
 use runtimelib::{ClientControlConnection, DealerSendConnection, RuntimeError};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -41,17 +41,25 @@ pub enum KernelError {
     },
     #[error("kernel {name:?} cannot be started: {program:?} was not found; {INSTALL_HINT}")]
     ProgramMissing { name: String, program: String },
-    #[error("kernel {name:?} is installed but its Python lacks ipykernel ({detail}); {INSTALL_HINT}")]
+    #[error(
+        "kernel {name:?} is installed but its Python lacks ipykernel ({detail}); {INSTALL_HINT}"
+    )]
     IpykernelMissing { name: String, detail: String },
     #[error("kernel {name:?} could not be started: {message}")]
     Spawn { name: String, message: String },
-    #[error("kernel {name:?} exited during start-up ({status}){}", tail_suffix(stderr))]
+    #[error(
+        "kernel {name:?} exited during start-up ({status}){}",
+        tail_suffix(stderr)
+    )]
     ExitedAtStart {
         name: String,
         status: String,
         stderr: String,
     },
-    #[error("kernel {name:?} did not become ready within {after:?}{}", tail_suffix(stderr))]
+    #[error(
+        "kernel {name:?} did not become ready within {after:?}{}",
+        tail_suffix(stderr)
+    )]
     StartTimeout {
         name: String,
         after: Duration,
@@ -68,7 +76,9 @@ impl KernelError {
     pub fn is_missing_kernel(&self) -> bool {
         matches!(
             self,
-            KernelError::Missing { .. } | KernelError::ProgramMissing { .. } | KernelError::IpykernelMissing { .. }
+            KernelError::Missing { .. }
+                | KernelError::ProgramMissing { .. }
+                | KernelError::IpykernelMissing { .. }
         )
     }
 }
@@ -115,7 +125,11 @@ pub fn kernelspec_dirs() -> Vec<PathBuf> {
 /// `name` is `--kernel`, else the notebook's kernelspec, else `python3`.
 /// When the name is not installed but the notebook is Python, fall back to
 /// `python3 -m ipykernel_launcher`, which is what every Jupyter image can run.
-pub async fn resolve(name: &str, explicit: bool, language: Option<&str>) -> Result<KernelChoice, KernelError> {
+pub async fn resolve(
+    name: &str,
+    explicit: bool,
+    language: Option<&str>,
+) -> Result<KernelChoice, KernelError> {
     let dirs = kernelspec_dirs();
     let mut available = Vec::new();
     for dir in &dirs {
@@ -132,18 +146,28 @@ pub async fn resolve(name: &str, explicit: bool, language: Option<&str>) -> Resu
             }
         }
     }
-    let pythonic = matches!(name, "python3" | "python") || (!explicit && language == Some("python"));
+    let pythonic =
+        matches!(name, "python3" | "python") || (!explicit && language == Some("python"));
     if pythonic && ipykernel_importable().await {
         if name != "python3" {
-            warn!(kernel = name, "kernel not installed; running the notebook on python3 -m ipykernel_launcher");
+            warn!(
+                kernel = name,
+                "kernel not installed; running the notebook on python3 -m ipykernel_launcher"
+            );
         }
         return Ok(KernelChoice {
             name: name.to_string(),
             source: "fallback: python3 -m ipykernel_launcher".into(),
             spec: JupyterKernelspec {
-                argv: ["python3", "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-                    .map(String::from)
-                    .to_vec(),
+                argv: [
+                    "python3",
+                    "-m",
+                    "ipykernel_launcher",
+                    "-f",
+                    "{connection_file}",
+                ]
+                .map(String::from)
+                .to_vec(),
                 display_name: "Python 3 (ipykernel)".into(),
                 language: "python".into(),
                 metadata: None,
@@ -274,7 +298,13 @@ const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(5);
 const HEARTBEAT_MISSES: u32 = 6;
 
 impl Kernel {
-    pub async fn start(choice: KernelChoice, startup_timeout: Duration) -> Result<Kernel, KernelError> {
+    /// `cwd` is where the notebook's relative paths should resolve: its own
+    /// directory, as Jupyter does.
+    pub async fn start(
+        choice: KernelChoice,
+        startup_timeout: Duration,
+        cwd: Option<&Path>,
+    ) -> Result<Kernel, KernelError> {
         let span = info_span!("kernel_start", kernel = %choice.name);
         let _enter = span.enter();
         let deadline = Instant::now() + startup_timeout;
@@ -295,7 +325,10 @@ impl Kernel {
             kernel_name: Some(choice.name.clone()),
         };
         let conn_path = dir.0.join("kernel.json");
-        write_private(&conn_path, &serde_json::to_vec(&info).map_err(RuntimeError::from)?)?;
+        write_private(
+            &conn_path,
+            &serde_json::to_vec(&info).map_err(RuntimeError::from)?,
+        )?;
 
         let interrupt_mode = match choice.spec.interrupt_mode.as_deref() {
             Some("message") => InterruptMode::Message,
@@ -309,6 +342,9 @@ impl Kernel {
         };
         let mut cmd = kernelspec.command(&conn_path, Some(Stdio::piped()), Some(Stdio::null()))?;
         cmd.process_group(0).kill_on_drop(true);
+        if let Some(dir) = cwd {
+            cmd.current_dir(dir);
+        }
         let child = cmd.spawn();
         // The kernel binds these ports as its first act; holding them until
         // now keeps another process from taking them meanwhile.
@@ -357,11 +393,16 @@ impl Kernel {
         let mut kernel_exited = exited.clone();
         let start_failed = |how: String, stderr: &Arc<Mutex<Tail>>| {
             let text = stderr.lock().map(|t| t.text()).unwrap_or_default();
-            if text.contains("No module named ipykernel") || text.contains("No module named 'ipykernel") {
+            if text.contains("No module named ipykernel")
+                || text.contains("No module named 'ipykernel")
+            {
                 KernelError::IpykernelMissing {
                     name: name.clone(),
                     detail: crate::report::first_line(
-                        text.lines().rev().find(|l| l.contains("No module named")).unwrap_or_default(),
+                        text.lines()
+                            .rev()
+                            .find(|l| l.contains("No module named"))
+                            .unwrap_or_default(),
                     ),
                 }
             } else {
@@ -379,10 +420,12 @@ impl Kernel {
         };
 
         let connect = async {
-            wait_for_port(&info).await;
+            wait_for_ports(&info).await;
             let session = random_hex(16);
             let identity = runtimelib::peer_identity_for_session(&session)?;
-            let shell = runtimelib::create_client_shell_connection_with_identity(&info, &session, identity).await?;
+            let shell =
+                runtimelib::create_client_shell_connection_with_identity(&info, &session, identity)
+                    .await?;
             let iopub = runtimelib::create_client_iopub_connection(&info, "", &session).await?;
             let control = runtimelib::create_client_control_connection(&info, &session).await?;
             Ok::<_, RuntimeError>((shell, iopub, control))
@@ -396,8 +439,12 @@ impl Kernel {
             _ = sleep_until(deadline) => return Err(timed_out(&stderr)),
         };
         let (shell, shell_rx) = shell.split();
-        tasks.push(spawn_reader("shell", shell_rx, tx.clone(), |m| KernelEvent::Shell(Box::new(m))));
-        tasks.push(spawn_reader("iopub", iopub, tx.clone(), |m| KernelEvent::Iopub(Box::new(m))));
+        tasks.push(spawn_reader("shell", shell_rx, tx.clone(), |m| {
+            KernelEvent::Shell(Box::new(m))
+        }));
+        tasks.push(spawn_reader("iopub", iopub, tx.clone(), |m| {
+            KernelEvent::Iopub(Box::new(m))
+        }));
         tasks.push(spawn_heartbeat(info.clone(), tx));
 
         let mut kernel = Kernel {
@@ -435,7 +482,9 @@ impl Kernel {
         let mut heard_iopub = false;
         let mut backoff = Duration::from_millis(50);
         loop {
-            self.send_shell(KernelInfoRequest {}.into()).await.map_err(Ready::Protocol)?;
+            self.send_shell(KernelInfoRequest {}.into())
+                .await
+                .map_err(Ready::Protocol)?;
             let round = (Instant::now() + backoff).min(deadline);
             loop {
                 tokio::select! {
@@ -468,7 +517,10 @@ impl Kernel {
         }
     }
 
-    pub async fn send_shell(&mut self, content: JupyterMessageContent) -> Result<String, RuntimeError> {
+    pub async fn send_shell(
+        &mut self,
+        content: JupyterMessageContent,
+    ) -> Result<String, RuntimeError> {
         let msg = JupyterMessage::from(content);
         let id = msg.header.msg_id.clone();
         self.shell.send(msg).await?;
@@ -487,7 +539,11 @@ impl Kernel {
 
     /// How the kernel ended and what it last wrote, for a death report.
     pub fn death_note(&self) -> String {
-        let how = self.exited.borrow().clone().unwrap_or_else(|| "stopped answering".into());
+        let how = self
+            .exited
+            .borrow()
+            .clone()
+            .unwrap_or_else(|| "stopped answering".into());
         let tail = self.stderr.lock().map(|t| t.text()).unwrap_or_default();
         let last: Vec<&str> = tail.lines().filter(|l| !l.trim().is_empty()).collect();
         match last.last() {
@@ -518,7 +574,12 @@ impl Kernel {
             // the process group the kernel leads (process_group(0)).
             let rc = unsafe { libc::kill(-self.pid, sig) };
             if rc != 0 {
-                debug!(pid = self.pid, sig, "kill failed: {}", std::io::Error::last_os_error());
+                debug!(
+                    pid = self.pid,
+                    sig,
+                    "kill failed: {}",
+                    std::io::Error::last_os_error()
+                );
             }
         }
     }
@@ -526,7 +587,10 @@ impl Kernel {
     /// Asks the kernel to exit, and kills it if it has not within `grace`.
     pub async fn shutdown(mut self, grace: Duration) {
         if self.is_alive() && !grace.is_zero() {
-            let _ = self.control.send(ShutdownRequest { restart: false }.into()).await;
+            let _ = self
+                .control
+                .send(ShutdownRequest { restart: false }.into())
+                .await;
             let mut exited = self.exited.clone();
             if timeout(grace, wait_exit(&mut exited)).await.is_ok() {
                 return;
@@ -584,14 +648,35 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// zeromq's connect backs off exponentially while a port is closed, which
-/// would add up to a second to every start; poll the heartbeat port (ipykernel
-/// binds it last) with plain TCP instead, then connect at once.
-async fn wait_for_port(info: &ConnectionInfo) {
-    let addr = format!("{}:{}", info.ip, info.hb_port);
-    let mut pause = Duration::from_millis(10);
-    while tokio::net::TcpStream::connect(&addr).await.is_err() {
-        sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_millis(100));
+/// would add up to a second to every start; poll the ports with plain TCP
+/// instead, then let zeromq connect at once.
+///
+/// A probe to a free loopback port can connect to itself (TCP simultaneous
+/// open when the kernel picks the same ephemeral port), which looks like a
+/// listener but is not one; only a connection to another socket counts.
+async fn wait_for_ports(info: &ConnectionInfo) {
+    for port in [
+        info.shell_port,
+        info.iopub_port,
+        info.control_port,
+        info.hb_port,
+    ] {
+        let addr = format!("{}:{port}", info.ip);
+        let mut pause = Duration::from_millis(5);
+        loop {
+            if let Ok(stream) = tokio::net::TcpStream::connect(&addr).await {
+                let own = stream.local_addr().ok();
+                if own.is_some() && own != stream.peer_addr().ok() {
+                    break;
+                }
+                debug!(
+                    port,
+                    "probe connected to itself; the kernel is not listening yet"
+                );
+            }
+            sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
     }
 }
 
@@ -631,13 +716,19 @@ fn spawn_heartbeat(info: ConnectionInfo, tx: mpsc::Sender<KernelEvent>) -> JoinH
         loop {
             sleep(HEARTBEAT_INTERVAL).await;
             if hb.is_none() {
-                hb = timeout(HEARTBEAT_TIMEOUT, runtimelib::create_client_heartbeat_connection(&info))
-                    .await
-                    .ok()
-                    .and_then(Result::ok);
+                hb = timeout(
+                    HEARTBEAT_TIMEOUT,
+                    runtimelib::create_client_heartbeat_connection(&info),
+                )
+                .await
+                .ok()
+                .and_then(Result::ok);
             }
             let beat = match hb.as_mut() {
-                Some(conn) => matches!(timeout(HEARTBEAT_TIMEOUT, conn.single_heartbeat()).await, Ok(Ok(()))),
+                Some(conn) => matches!(
+                    timeout(HEARTBEAT_TIMEOUT, conn.single_heartbeat()).await,
+                    Ok(Ok(()))
+                ),
                 None => false,
             };
             if beat {

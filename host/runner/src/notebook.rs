@@ -20,7 +20,11 @@ pub enum NotebookError {
         "{path}: nbformat {major}.{minor} is not supported; nbv runs nbformat 4 notebooks \
          (convert with `jupyter nbconvert --to notebook --nbformat 4`)"
     )]
-    Version { path: PathBuf, major: i32, minor: i32 },
+    Version {
+        path: PathBuf,
+        major: i32,
+        minor: i32,
+    },
     #[error("{path}: cannot write the notebook: {message}")]
     Write { path: PathBuf, message: String },
 }
@@ -60,11 +64,13 @@ pub fn parse(text: &str, origin: &Path) -> Result<Notebook, NotebookError> {
             minor: v3.nbformat_minor.unwrap_or(0),
         }),
         Ok(_) => Err(invalid("unrecognised notebook layout".into())),
-        Err(nbformat::NotebookError::UnsupportedVersion(major, minor)) => Err(NotebookError::Version {
-            path: origin.to_path_buf(),
-            major,
-            minor,
-        }),
+        Err(nbformat::NotebookError::UnsupportedVersion(major, minor)) => {
+            Err(NotebookError::Version {
+                path: origin.to_path_buf(),
+                major,
+                minor,
+            })
+        }
         Err(e) => Err(invalid(describe_parse_error(&e.to_string()))),
     }
 }
@@ -125,7 +131,10 @@ pub fn language(nb: &Notebook) -> Option<&str> {
 
 /// The default place for the executed notebook: next to the input, never the input.
 pub fn default_output_path(input: &Path) -> PathBuf {
-    let stem = input.file_stem().and_then(|s| s.to_str()).unwrap_or("notebook");
+    let stem = input
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("notebook");
     input.with_file_name(format!("{stem}.nbv.ipynb"))
 }
 
@@ -134,13 +143,18 @@ mod tests {
     use super::*;
 
     fn err(text: &str) -> String {
-        parse(text, Path::new("bad.ipynb")).expect_err(text).to_string()
+        parse(text, Path::new("bad.ipynb"))
+            .expect_err(text)
+            .to_string()
     }
 
     #[test]
     fn malformed_json_names_the_file() {
         let e = err("{\"cells\": [");
-        assert!(e.starts_with("bad.ipynb: not a valid notebook: malformed JSON"), "{e}");
+        assert!(
+            e.starts_with("bad.ipynb: not a valid notebook: malformed JSON"),
+            "{e}"
+        );
     }
 
     #[test]

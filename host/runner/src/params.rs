@@ -45,7 +45,8 @@ pub fn parse_param(text: &str) -> Result<Param, ParamError> {
 
 fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c == '_' || c.is_alphabetic()) && chars.all(|c| c == '_' || c.is_alphanumeric())
+    matches!(chars.next(), Some(c) if c == '_' || c.is_alphabetic())
+        && chars.all(|c| c == '_' || c.is_alphanumeric())
 }
 
 /// The value as Python source, the way papermill's translator writes it.
@@ -56,7 +57,14 @@ pub fn python_literal(value: &Value) -> String {
         Value::Bool(false) => "False".into(),
         Value::Number(n) => n.to_string(),
         Value::String(s) => python_str(s),
-        Value::Array(items) => format!("[{}]", items.iter().map(python_literal).collect::<Vec<_>>().join(", ")),
+        Value::Array(items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(python_literal)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         Value::Object(map) => format!(
             "{{{}}}",
             map.iter()
@@ -77,7 +85,9 @@ fn python_str(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -105,13 +115,20 @@ pub fn inject(nb: &mut Notebook, params: &[Param]) -> Option<Placement> {
     if params.is_empty() {
         return None;
     }
-    nb.cells.retain(|c| !tags(c).iter().any(|t| t == INJECTED_TAG));
-    let anchor = nb.cells.iter().position(|c| tags(c).iter().any(|t| t == PARAMETERS_TAG));
+    nb.cells
+        .retain(|c| !tags(c).iter().any(|t| t == INJECTED_TAG));
+    let anchor = nb
+        .cells
+        .iter()
+        .position(|c| tags(c).iter().any(|t| t == PARAMETERS_TAG));
     let (at, placement) = match anchor {
         Some(i) => (i + 1, Placement::AfterParametersCell(i)),
         None => (0, Placement::Top),
     };
-    let source: Vec<String> = render(params).split_inclusive('\n').map(str::to_string).collect();
+    let source: Vec<String> = render(params)
+        .split_inclusive('\n')
+        .map(str::to_string)
+        .collect();
     let cell = Cell::Code {
         id: fresh_id(nb),
         metadata: CellMetadata {
@@ -163,7 +180,10 @@ mod tests {
 
     #[test]
     fn names_must_be_identifiers() {
-        assert!(matches!(parse_param("noequals"), Err(ParamError::MissingEquals(_))));
+        assert!(matches!(
+            parse_param("noequals"),
+            Err(ParamError::MissingEquals(_))
+        ));
         assert!(matches!(parse_param("1x=2"), Err(ParamError::BadName(..))));
         assert!(matches!(parse_param("a-b=2"), Err(ParamError::BadName(..))));
         assert!(parse_param("_private=1").is_ok());
@@ -172,12 +192,18 @@ mod tests {
     #[test]
     fn renders_python_literals() {
         let v = json!({"k": [1, 2.5, true, false, null, "q\"uote\\\n"]});
-        assert_eq!(python_literal(&v), r#"{"k": [1, 2.5, True, False, None, "q\"uote\\\n"]}"#);
+        assert_eq!(
+            python_literal(&v),
+            r#"{"k": [1, 2.5, True, False, None, "q\"uote\\\n"]}"#
+        );
         let params = vec![
             parse_param("alpha=0.1").expect("valid"),
             parse_param("name=run 1").expect("valid"),
         ];
-        assert_eq!(render(&params), "# Parameters\nalpha = 0.1\nname = \"run 1\"\n");
+        assert_eq!(
+            render(&params),
+            "# Parameters\nalpha = 0.1\nname = \"run 1\"\n"
+        );
     }
 
     fn notebook(cells: &[(&str, &[&str])]) -> Notebook {
@@ -189,8 +215,10 @@ mod tests {
                        "source": src, "outputs": [], "execution_count": null})
             })
             .collect();
-        serde_json::from_value(json!({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells}))
-            .expect("valid notebook")
+        serde_json::from_value(
+            json!({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells}),
+        )
+        .expect("valid notebook")
     }
 
     #[test]
@@ -204,7 +232,10 @@ mod tests {
         let placement = inject(&mut nb, &[parse_param("a=2").expect("valid")]);
         assert_eq!(placement, Some(Placement::AfterParametersCell(1)));
         assert_eq!(nb.cells.len(), 4);
-        assert_eq!(crate::notebook::source(&nb.cells[2]), "# Parameters\na = 2\n");
+        assert_eq!(
+            crate::notebook::source(&nb.cells[2]),
+            "# Parameters\na = 2\n"
+        );
         assert_eq!(tags(&nb.cells[2]), ["injected-parameters"]);
         assert_eq!(crate::notebook::source(&nb.cells[3]), "print(a)");
     }
@@ -216,6 +247,9 @@ mod tests {
         assert_eq!(nb.cells.len(), 1);
         let placement = inject(&mut nb, &[parse_param("a=1").expect("valid")]);
         assert_eq!(placement, Some(Placement::Top));
-        assert_eq!(crate::notebook::source(&nb.cells[0]), "# Parameters\na = 1\n");
+        assert_eq!(
+            crate::notebook::source(&nb.cells[0]),
+            "# Parameters\na = 1\n"
+        );
     }
 }

@@ -84,7 +84,9 @@ impl FailureKind {
     /// Exit code: 2 when the input (not the notebook's behaviour) is at fault.
     pub fn exit_code(self) -> u8 {
         match self {
-            FailureKind::KernelMissing | FailureKind::InvalidNotebook | FailureKind::InvalidInput => 2,
+            FailureKind::KernelMissing
+            | FailureKind::InvalidNotebook
+            | FailureKind::InvalidInput => 2,
             _ => 1,
         }
     }
@@ -151,31 +153,13 @@ pub fn cell_label(index: usize, id: &str) -> String {
     format!("cell {} (id {id})", index + 1)
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DiffReport {
-    pub cell_index: usize,
-    pub cell_type: String,
-    pub diff_type: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub expected: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub actual: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub diff: String,
-    pub severity: String,
-}
-
+/// The golden comparison, as `nbv-compare` reports it, and which golden it was.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ComparisonReport {
     pub golden: String,
-    pub strategy: String,
-    pub total: usize,
-    pub matched: usize,
-    pub mismatched: usize,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub diffs: Vec<DiffReport>,
+    #[serde(flatten)]
+    pub result: nbv_compare::Comparison,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -235,7 +219,11 @@ impl RunReport {
     }
 
     /// A report for a run that never got to execute anything.
-    pub fn failed_early(notebook: impl Into<String>, kind: FailureKind, message: impl Into<String>) -> Self {
+    pub fn failed_early(
+        notebook: impl Into<String>,
+        kind: FailureKind,
+        message: impl Into<String>,
+    ) -> Self {
         let mut r = RunReport::new(notebook);
         r.fail(kind, message);
         r
@@ -278,7 +266,11 @@ impl RunReport {
                     CellStatus::Skipped => String::new(),
                     _ => human(Duration::from_millis(c.duration_ms)),
                 };
-                let detail = if c.message.is_empty() { first_line(&c.output) } else { c.message.clone() };
+                let detail = if c.message.is_empty() {
+                    first_line(&c.output)
+                } else {
+                    c.message.clone()
+                };
                 let _ = writeln!(
                     out,
                     "{:>5}  {:<8}  {time:>8}  {}",
@@ -289,13 +281,20 @@ impl RunReport {
             }
         }
         if let Some(cmp) = &self.comparison {
+            let r = &cmp.result;
             let _ = writeln!(
                 out,
-                "golden {}: {}/{} compared cells match ({})",
-                cmp.golden, cmp.matched, cmp.total, cmp.strategy
+                "golden {}: {} matched, {} differ, {} not compared ({})",
+                cmp.golden, r.matched, r.mismatched, r.skipped, r.strategy
             );
-            for d in &cmp.diffs {
-                let _ = writeln!(out, "  cell {} {} [{}]", d.cell_index + 1, d.diff_type, d.severity);
+            for d in &cmp.result.diffs {
+                let _ = writeln!(
+                    out,
+                    "  cell {} {} [{}]",
+                    d.cell_index + 1,
+                    d.diff_type,
+                    d.severity
+                );
                 for line in d.diff.lines().take(12) {
                     let _ = writeln!(out, "    {line}");
                 }
@@ -307,7 +306,11 @@ impl RunReport {
             self.count(CellStatus::Failure),
             self.count(CellStatus::Skipped)
         );
-        let verdict = if self.exit_code() == 0 { "PASS" } else { "FAIL" };
+        let verdict = if self.exit_code() == 0 {
+            "PASS"
+        } else {
+            "FAIL"
+        };
         let took = human(Duration::from_millis(self.duration_ms));
         let _ = writeln!(out, "{verdict} {}: {counts} in {took}", self.notebook);
         if verdict == "FAIL" {
@@ -326,7 +329,11 @@ pub fn status_mark(status: CellStatus) -> &'static str {
 }
 
 pub fn first_line(s: &str) -> String {
-    s.lines().find(|l| !l.trim().is_empty()).unwrap_or_default().trim().to_string()
+    s.lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default()
+        .trim()
+        .to_string()
 }
 
 /// Shortens to at most `max` characters, marking the cut.
@@ -396,17 +403,26 @@ mod tests {
         let mut r = RunReport::new("nb.ipynb");
         r.cells = vec![cell(0, CellStatus::Success), cell(2, CellStatus::Failure)];
         r.cells[1].message = "ZeroDivisionError: division by zero".into();
-        r.fail(FailureKind::CellError, "cell 3 (id c2) raised ZeroDivisionError");
+        r.fail(
+            FailureKind::CellError,
+            "cell 3 (id c2) raised ZeroDivisionError",
+        );
         let t = r.summary_table();
         assert!(t.contains("✓ pass"), "{t}");
         assert!(t.contains("✗ FAIL"), "{t}");
         assert!(t.contains("ZeroDivisionError: division by zero"), "{t}");
-        assert!(t.contains("FAIL nb.ipynb: 1 passed, 1 failed, 0 skipped"), "{t}");
+        assert!(
+            t.contains("FAIL nb.ipynb: 1 passed, 1 failed, 0 skipped"),
+            "{t}"
+        );
     }
 
     #[test]
     fn ansi_codes_are_removed() {
-        assert_eq!(strip_ansi("\u{1b}[0;31mZeroDivisionError\u{1b}[0m: x"), "ZeroDivisionError: x");
+        assert_eq!(
+            strip_ansi("\u{1b}[0;31mZeroDivisionError\u{1b}[0m: x"),
+            "ZeroDivisionError: x"
+        );
     }
 
     #[test]
