@@ -23,7 +23,7 @@ struct Cli {
 enum Command {
     /// Execute a notebook on a Jupyter kernel and compare it with a golden notebook
     /// (with no notebook: the embedded demo).
-    Run(nbv_runner::cli::RunArgs),
+    Run(Box<nbv_runner::cli::RunArgs>),
     /// Copy this binary and the job's result key into the validation pod (init container).
     Install(install::InstallArgs),
     /// Run the operator that reconciles NotebookValidationJobs.
@@ -44,7 +44,7 @@ fn main() -> std::process::ExitCode {
     init_tracing();
     let cli = Cli::parse();
     match cli.command {
-        Command::Run(args) => nbv_runner::cli::run(args),
+        Command::Run(args) => nbv_runner::cli::run(*args),
         Command::Install(args) => install::run(args),
         #[cfg(feature = "operator")]
         Command::Operator(args) => operator(args),

@@ -237,16 +237,16 @@ fn prepare(args: &RunArgs) -> Result<Prepared, Early> {
         (None, Some(input)) => Some((notebook::default_output_path(input), false)),
         (None, None) => None,
     };
-    if let (Some((out, _)), Some(input)) = (&output, &args.notebook) {
-        if same_file(out, input) {
-            return Err((
-                FailureKind::InvalidInput,
-                format!(
-                    "--output {} is the input notebook; nbv never overwrites its input",
-                    out.display()
-                ),
-            ));
-        }
+    if let (Some((out, _)), Some(input)) = (&output, &args.notebook)
+        && same_file(out, input)
+    {
+        return Err((
+            FailureKind::InvalidInput,
+            format!(
+                "--output {} is the input notebook; nbv never overwrites its input",
+                out.display()
+            ),
+        ));
     }
     let workdir = args.cwd.clone().or_else(|| {
         args.notebook

@@ -74,14 +74,14 @@ fn compile(value: serde_json::Value, origin: &str) -> Result<Comparator, ConfigF
     // CompareConfig fills in defaults for missing fields, so a misspelt one
     // would silently do nothing; refuse it instead.
     let known = serde_json::to_value(CompareConfig::default()).unwrap_or_default();
-    if let (Some(given), Some(known)) = (value.as_object(), known.as_object()) {
-        if let Some(field) = given.keys().find(|k| !known.contains_key(*k)) {
-            return Err(ConfigFileError::UnknownField {
-                origin: origin.to_string(),
-                field: field.clone(),
-                known: known.keys().cloned().collect::<Vec<_>>().join(", "),
-            });
-        }
+    if let (Some(given), Some(known)) = (value.as_object(), known.as_object())
+        && let Some(field) = given.keys().find(|k| !known.contains_key(*k))
+    {
+        return Err(ConfigFileError::UnknownField {
+            origin: origin.to_string(),
+            field: field.clone(),
+            known: known.keys().cloned().collect::<Vec<_>>().join(", "),
+        });
     }
     let config: CompareConfig = serde_json::from_value(value).map_err(|e| parse_err(origin, e))?;
     config.compile().map_err(|source| ConfigFileError::Invalid {

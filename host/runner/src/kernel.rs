@@ -7,7 +7,6 @@
 //! [`KernelEvent`]s, so the executor waits on a single cancel-safe channel.
 
 use std::collections::VecDeque;
-use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -228,8 +227,14 @@ impl Tail {
     }
 }
 
-/// A private directory for the connection file, which holds the HMAC key.
+/// A private directory for the connection file (it holds the HMAC key) and
+/// the kernel's sockets. Unix sockets rather than TCP ports: no other
+/// process can take a port between our choosing it and the kernel binding
+/// it, and no other local user can connect to the kernel.
 struct ConnectionDir(PathBuf);
+
+/// sun_path is 108 bytes; leave room for the "/k-N" suffix and the NUL.
+const MAX_SOCKET_DIR: usize = 96;
 
 impl ConnectionDir {
     fn create() -> std::io::Result<ConnectionDir> {
@@ -238,8 +243,15 @@ impl ConnectionDir {
         let mut last_err = None;
         // JUPYTER_RUNTIME_DIR first: in the validation pod it is the only
         // writable place when the root filesystem is read-only.
-        for base in [runtimelib::runtime_dir(), std::env::temp_dir()] {
+        for base in [
+            runtimelib::runtime_dir(),
+            std::env::temp_dir(),
+            PathBuf::from("/tmp"),
+        ] {
             let dir = base.join(&name);
+            if dir.as_os_str().len() > MAX_SOCKET_DIR {
+                continue;
+            }
             let made = std::fs::create_dir_all(&base)
                 .and_then(|_| std::fs::DirBuilder::new().mode(0o700).create(&dir));
             match made {
@@ -247,7 +259,11 @@ impl ConnectionDir {
                 Err(e) => last_err = Some(e),
             }
         }
-        Err(last_err.unwrap_or_else(|| std::io::Error::other("no runtime directory")))
+        Err(last_err.unwrap_or_else(|| {
+            std::io::Error::other(
+                "no writable runtime directory with a path short enough for sockets",
+            )
+        }))
     }
 }
 
@@ -310,16 +326,15 @@ impl Kernel {
         let deadline = Instant::now() + startup_timeout;
         let name = choice.name.clone();
         let dir = ConnectionDir::create()?;
-        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
-        let (ports, listeners) = runtimelib::peek_ports_with_listeners(ip, 5).await?;
         let info = ConnectionInfo {
-            ip: ip.to_string(),
-            transport: Transport::TCP,
-            shell_port: ports[0],
-            iopub_port: ports[1],
-            stdin_port: ports[2],
-            control_port: ports[3],
-            hb_port: ports[4],
+            // For ipc the "ip" is a path prefix and each "port" a suffix.
+            ip: dir.0.join("k").display().to_string(),
+            transport: Transport::IPC,
+            shell_port: 1,
+            iopub_port: 2,
+            stdin_port: 3,
+            control_port: 4,
+            hb_port: 5,
             key: random_hex(32),
             signature_scheme: "hmac-sha256".into(),
             kernel_name: Some(choice.name.clone()),
@@ -345,11 +360,7 @@ impl Kernel {
         if let Some(dir) = cwd {
             cmd.current_dir(dir);
         }
-        let child = cmd.spawn();
-        // The kernel binds these ports as its first act; holding them until
-        // now keeps another process from taking them meanwhile.
-        drop(listeners);
-        let mut child = child.map_err(|e| match e.kind() {
+        let mut child = cmd.spawn().map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => KernelError::ProgramMissing {
                 name: name.clone(),
                 program: program.clone(),
@@ -420,7 +431,7 @@ impl Kernel {
         };
 
         let connect = async {
-            wait_for_ports(&info).await;
+            wait_for_sockets(&info).await;
             let session = random_hex(16);
             let identity = runtimelib::peer_identity_for_session(&session)?;
             let shell =
@@ -647,33 +658,19 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     f.write_all(bytes)
 }
 
-/// zeromq's connect backs off exponentially while a port is closed, which
-/// would add up to a second to every start; poll the ports with plain TCP
-/// instead, then let zeromq connect at once.
-///
-/// A probe to a free loopback port can connect to itself (TCP simultaneous
-/// open when the kernel picks the same ephemeral port), which looks like a
-/// listener but is not one; only a connection to another socket counts.
-async fn wait_for_ports(info: &ConnectionInfo) {
+/// zeromq's connect backs off exponentially while a socket is missing,
+/// which would add up to a second to every start; watch for the socket
+/// files instead (the kernel creates them when it binds), then connect at once.
+async fn wait_for_sockets(info: &ConnectionInfo) {
     for port in [
         info.shell_port,
         info.iopub_port,
         info.control_port,
         info.hb_port,
     ] {
-        let addr = format!("{}:{port}", info.ip);
+        let path = PathBuf::from(format!("{}-{port}", info.ip));
         let mut pause = Duration::from_millis(5);
-        loop {
-            if let Ok(stream) = tokio::net::TcpStream::connect(&addr).await {
-                let own = stream.local_addr().ok();
-                if own.is_some() && own != stream.peer_addr().ok() {
-                    break;
-                }
-                debug!(
-                    port,
-                    "probe connected to itself; the kernel is not listening yet"
-                );
-            }
+        while !path.exists() {
             sleep(pause).await;
             pause = (pause * 2).min(Duration::from_millis(50));
         }
