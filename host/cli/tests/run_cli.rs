@@ -6,11 +6,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../runner/tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../runner/tests/fixtures")
+        .join(name)
 }
 
 fn scratch(test: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("run_cli").join(test);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("run_cli")
+        .join(test);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("scratch dir");
     dir
@@ -54,12 +58,22 @@ fn the_embedded_demo_passes_and_prints_a_summary() {
 fn a_cell_error_exits_1_and_the_json_report_names_the_cell() {
     let dir = scratch("cell_error");
     let executed = dir.join("executed.ipynb");
-    let out = nbv(&[path(&fixture("error_cell3.ipynb")), "-o", path(&executed), "--report", "json"]);
+    let out = nbv(&[
+        path(&fixture("error_cell3.ipynb")),
+        "-o",
+        path(&executed),
+        "--report",
+        "json",
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report on stdout");
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("JSON report on stdout");
     assert_eq!(report["failure"], "CellError");
     let message = report["message"].as_str().unwrap_or_default();
-    assert!(message.contains("cell 3 (id boom)") && message.contains("ZeroDivisionError"), "{message}");
+    assert!(
+        message.contains("cell 3 (id boom)") && message.contains("ZeroDivisionError"),
+        "{message}"
+    );
     let written = std::fs::read_to_string(&executed).expect("executed notebook written");
     assert!(written.contains("ZeroDivisionError"));
     assert!(text(&out.stderr).contains("✗ FAIL"));
@@ -77,7 +91,10 @@ fn bad_input_exits_2_naming_the_file() {
         let out = nbv(&[path(&fixture(name)), "-o", path(&out_nb)]);
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
-        assert!(stderr.contains(name) && stderr.contains(expect), "{name}: {stderr}");
+        assert!(
+            stderr.contains(name) && stderr.contains(expect),
+            "{name}: {stderr}"
+        );
     }
     let bad_golden = nbv(&[
         path(&fixture("pass.ipynb")),
@@ -87,13 +104,27 @@ fn bad_input_exits_2_naming_the_file() {
         path(&out_nb),
     ]);
     assert_eq!(bad_golden.status.code(), Some(2));
-    let param = nbv(&[path(&fixture("params.ipynb")), "--param", "not-an-identifier=1"]);
+    let param = nbv(&[
+        path(&fixture("params.ipynb")),
+        "--param",
+        "not-an-identifier=1",
+    ]);
     assert_eq!(param.status.code(), Some(2));
     let config = dir.join("cmp.yaml");
     std::fs::write(&config, "absTolerence: 0.1\n").expect("write config");
-    let out = nbv(&[path(&fixture("pass.ipynb")), "--compare-config", path(&config), "-o", path(&out_nb)]);
+    let out = nbv(&[
+        path(&fixture("pass.ipynb")),
+        "--compare-config",
+        path(&config),
+        "-o",
+        path(&out_nb),
+    ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("absTolerence"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("absTolerence"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -117,7 +148,11 @@ fn in_pod_mode_writes_a_signed_summary_and_a_checksummed_result() {
     let dir = scratch("in_pod");
     let key = dir.join(".result-key");
     std::fs::write(&key, "0123456789abcdef").expect("key");
-    let (result, log, junit) = (dir.join("result"), dir.join("termination-log"), dir.join("report.xml"));
+    let (result, log, junit) = (
+        dir.join("result"),
+        dir.join("termination-log"),
+        dir.join("report.xml"),
+    );
     let out = nbv(&[
         path(&fixture("float_noise.ipynb")),
         "--golden",
@@ -140,11 +175,18 @@ fn in_pod_mode_writes_a_signed_summary_and_a_checksummed_result() {
         path(&dir.join("executed.ipynb")),
     ]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    assert!(!key.exists(), "the key is deleted before notebook code runs");
+    assert!(
+        !key.exists(),
+        "the key is deleted before notebook code runs"
+    );
 
     let bytes = std::fs::read(&result).expect("result written");
-    let report = nbv_runner::result::decode_result_signed(&bytes, b"0123456789abcdef").expect("result verifies");
-    assert_eq!(report.failure, Some(nbv_runner::FailureKind::GoldenMismatch));
+    let report = nbv_runner::result::decode_result_signed(&bytes, b"0123456789abcdef")
+        .expect("result verifies");
+    assert_eq!(
+        report.failure,
+        Some(nbv_runner::FailureKind::GoldenMismatch)
+    );
     let diffs = &report.comparison.as_ref().expect("compared").result.diffs;
     assert!(diffs[0].diff.contains("+answer 42"), "{diffs:?}");
     let mut tampered = bytes.clone();
@@ -156,10 +198,16 @@ fn in_pod_mode_writes_a_signed_summary_and_a_checksummed_result() {
     let summary = std::fs::read_to_string(&log).expect("termination log written");
     assert!(summary.len() <= 4096, "{} bytes", summary.len());
     assert!(summary.starts_with("NBV-SUMMARY/1 "), "{summary}");
-    assert!(summary.contains("\"failure\":\"GoldenMismatch\""), "{summary}");
+    assert!(
+        summary.contains("\"failure\":\"GoldenMismatch\""),
+        "{summary}"
+    );
 
     let xml = std::fs::read_to_string(&junit).expect("junit written");
-    assert!(xml.contains("<testsuite ") && xml.contains("type=\"GoldenMismatch\""), "{xml}");
+    assert!(
+        xml.contains("<testsuite ") && xml.contains("type=\"GoldenMismatch\""),
+        "{xml}"
+    );
 }
 
 #[test]
@@ -173,8 +221,15 @@ fn a_cell_timeout_ends_the_run_without_hanging() {
         "-o",
         path(&dir.join("executed.ipynb")),
     ]);
-    assert!(started.elapsed().as_secs() < 30, "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed().as_secs() < 30,
+        "took {:?}",
+        started.elapsed()
+    );
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("cell 2 (id spin) did not finish within --cell-timeout 2.00s"), "{stderr}");
+    assert!(
+        stderr.contains("cell 2 (id spin) did not finish within --cell-timeout 2.00s"),
+        "{stderr}"
+    );
 }
