@@ -12,6 +12,7 @@ use nbv_compare::{Comparator, CompareConfig};
 
 use crate::duration::{human, parse_duration};
 use crate::execute::{Cancel, Progress};
+use crate::files::write_atomically;
 use crate::params::{Param, parse_param};
 use crate::report::{
     CellReport, FailureKind, KernelReport, RunReport, clip, first_line, status_mark,
@@ -359,21 +360,6 @@ async fn finish(args: &RunArgs, mut report: RunReport, key: Option<&[u8]>) -> u8
         eprintln!("nbv run: {p}");
     }
     report.exit_code()
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    // /dev/termination-log and pipes cannot be renamed over; write them directly.
-    let is_regular = std::fs::metadata(path).map(|m| m.is_file()).unwrap_or(true);
-    if !is_regular {
-        return std::fs::write(path, bytes);
-    }
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".partial");
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
 }
 
 /// The per-cell progress lines on stderr.

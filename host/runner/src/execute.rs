@@ -14,7 +14,7 @@ use nbformat::v4::{Cell, ExecutionMetadata, MultilineString, Notebook, Output};
 use nbv_compare::markers::cell_markers;
 use tokio::sync::watch;
 use tokio::time::{Instant, sleep_until};
-use tracing::{debug, info_span, warn};
+use tracing::{Instrument, debug, info_span, warn};
 
 use crate::kernel::{Kernel, KernelEvent};
 use crate::notebook::source;
@@ -141,7 +141,6 @@ pub async fn execute(
         let id = id.as_str().to_string();
         let code = source(&nb.cells[index]);
         let markers = cell_markers(&nb.cells[index]);
-        let _span = info_span!("cell", index, id = %id).entered();
 
         if let Some(reason) = &stopped {
             let mut report = CellReport::new(index, &id, CellStatus::Skipped);
@@ -189,6 +188,7 @@ pub async fn execute(
             &mut displays,
             &mut run,
         )
+        .instrument(info_span!("cell", index, id = %id))
         .await;
         let elapsed = started.elapsed();
 

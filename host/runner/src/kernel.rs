@@ -21,7 +21,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep, sleep_until, timeout};
-use tracing::{debug, info_span, warn};
+use tracing::{debug, warn};
 
 use crate::report::KernelReport;
 
@@ -316,13 +316,12 @@ const HEARTBEAT_MISSES: u32 = 6;
 impl Kernel {
     /// `cwd` is where the notebook's relative paths should resolve: its own
     /// directory, as Jupyter does.
+    #[tracing::instrument(name = "kernel_start", skip_all, fields(kernel = %choice.name))]
     pub async fn start(
         choice: KernelChoice,
         startup_timeout: Duration,
         cwd: Option<&Path>,
     ) -> Result<Kernel, KernelError> {
-        let span = info_span!("kernel_start", kernel = %choice.name);
-        let _enter = span.enter();
         let deadline = Instant::now() + startup_timeout;
         let name = choice.name.clone();
         let dir = ConnectionDir::create()?;

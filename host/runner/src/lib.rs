@@ -6,6 +6,7 @@ pub mod cli;
 pub mod demo;
 pub mod duration;
 pub mod execute;
+pub mod files;
 pub mod golden;
 pub mod junit;
 pub mod kernel;

@@ -94,21 +94,13 @@ pub fn to_json(nb: &Notebook) -> Result<String, nbformat::NotebookError> {
     nbformat::serialize_notebook(&nbformat::Notebook::V4(nb.clone()))
 }
 
-/// Writes via a temporary file and rename so a reader never sees half a notebook.
 pub fn save(nb: &Notebook, path: &Path) -> Result<(), NotebookError> {
     let write_err = |message: String| NotebookError::Write {
         path: path.to_path_buf(),
         message,
     };
     let json = to_json(nb).map_err(|e| write_err(e.to_string()))?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| write_err(e.to_string()))?;
-    }
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".partial");
-    let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, json).map_err(|e| write_err(e.to_string()))?;
-    std::fs::rename(&tmp, path).map_err(|e| write_err(e.to_string()))
+    crate::files::write_atomically(path, json.as_bytes()).map_err(|e| write_err(e.to_string()))
 }
 
 /// The source of a cell as one string.

@@ -9,7 +9,6 @@ use std::time::Duration;
 use nbformat::v4::Notebook;
 use nbv_compare::Comparator;
 use tokio::time::Instant;
-use tracing::info_span;
 
 use crate::execute::{Cancel, ExecOptions, Progress, execute};
 use crate::kernel::{self, Kernel, KernelError};
@@ -58,6 +57,7 @@ impl Default for RunOptions {
 }
 
 /// Runs the notebook and returns the report and the executed notebook.
+#[tracing::instrument(name = "run", skip_all, fields(notebook = %inputs.label))]
 pub async fn run(
     inputs: Inputs,
     opts: &RunOptions,
@@ -73,8 +73,6 @@ pub async fn run(
         golden,
         comparator,
     } = inputs;
-    let span = info_span!("run", notebook = %label);
-    let _enter = span.enter();
     let mut report = RunReport::new(&label);
     report.parameters = opts
         .params
