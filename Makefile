@@ -5,11 +5,11 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 ENV := source scripts/env.sh
 
-.PHONY: demo test setup setup-rust setup-python setup-controlplane crds fmt lint unit
+.PHONY: demo test setup setup-rust setup-python setup-controlplane crds fmt lint bench-scale
 
 ## Validate the embedded demo notebook on a real local kernel (no cluster needed).
 demo: setup-python
-	$(ENV) && cargo run --quiet -p nbv --no-default-features -- run
+	$(ENV) && cargo run --quiet -p nbv --no-default-features --bin nbv -- run
 
 ## The whole suite: formatting, lints, unit, integration and end-to-end tests.
 test: setup
@@ -38,3 +38,8 @@ fmt:
 
 lint:
 	$(ENV) && cargo clippy --all-targets -- -D warnings
+
+## 1000 jobs at once on the real apiserver: time to every validation pod, operator peak RSS.
+bench-scale: setup
+	$(ENV) && export NBV_CONTROLPLANE_BIN="$$(scripts/controlplane.sh | tail -n 1)" && \
+		cargo bench -p nbv-tests --bench scale

@@ -350,6 +350,8 @@ impl ControlPlane {
 
     /// The control plane shared by every test in this binary, started on first use.
     pub fn shared(opts: Options) -> anyhow::Result<&'static ControlPlane> {
+        // Both ring and aws-lc-rs are compiled into the test binaries; pick one.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         static SHARED: OnceLock<Result<ControlPlane, String>> = OnceLock::new();
         SHARED
             .get_or_init(|| {

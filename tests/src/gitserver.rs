@@ -37,7 +37,10 @@ fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
         .output()
         .with_context(|| format!("running git {args:?}"))?;
     if !out.status.success() {
-        bail!("git {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
@@ -55,7 +58,13 @@ fn authorized(served: &Served, headers: &HeaderMap) -> bool {
         .is_some_and(|v| v == expected)
 }
 
-async fn cgi(State(served): State<Served>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn cgi(
+    State(served): State<Served>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if !authorized(&served, &headers) {
         return Response::builder()
             .status(StatusCode::UNAUTHORIZED)
@@ -63,7 +72,13 @@ async fn cgi(State(served): State<Served>, method: Method, uri: Uri, headers: He
             .body(Body::empty())
             .unwrap_or_default();
     }
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
     let mut cmd = tokio::process::Command::new("git");
     cmd.arg("http-backend")
         .env("GIT_PROJECT_ROOT", &served.root)
@@ -75,7 +90,14 @@ async fn cgi(State(served): State<Served>, method: Method, uri: Uri, headers: He
         .env("CONTENT_LENGTH", body.len().to_string())
         .env("GIT_PROTOCOL", header("git-protocol"))
         .env("HTTP_CONTENT_ENCODING", header("content-encoding"))
-        .env("REMOTE_USER", served.credentials.as_ref().map(|c| c.0.clone()).unwrap_or_default())
+        .env(
+            "REMOTE_USER",
+            served
+                .credentials
+                .as_ref()
+                .map(|c| c.0.clone())
+                .unwrap_or_default(),
+        )
         .env("REMOTE_ADDR", "127.0.0.1")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -91,10 +113,10 @@ async fn cgi(State(served): State<Served>, method: Method, uri: Uri, headers: He
         Ok(c) => c,
         Err(e) => return fail(&e),
     };
-    if let Some(mut stdin) = child.stdin.take() {
-        if let Err(e) = stdin.write_all(&body).await {
-            return fail(&e);
-        }
+    if let Some(mut stdin) = child.stdin.take()
+        && let Err(e) = stdin.write_all(&body).await
+    {
+        return fail(&e);
     }
     let out = match child.wait_with_output().await {
         Ok(o) => o,
@@ -102,7 +124,11 @@ async fn cgi(State(served): State<Served>, method: Method, uri: Uri, headers: He
     };
     // CGI output: headers, a blank line, then the body.
     let raw = out.stdout;
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").map(|i| (i, 4)).or_else(|| raw.windows(2).position(|w| w == b"\n\n").map(|i| (i, 2)));
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| (i, 4))
+        .or_else(|| raw.windows(2).position(|w| w == b"\n\n").map(|i| (i, 2)));
     let Some((at, sep)) = split else {
         return fail(&"git http-backend produced no headers");
     };
@@ -111,14 +137,20 @@ async fn cgi(State(served): State<Served>, method: Method, uri: Uri, headers: He
         if let Some((name, value)) = line.split_once(':') {
             let value = value.trim();
             if name.eq_ignore_ascii_case("status") {
-                let code = value.split_whitespace().next().and_then(|c| c.parse().ok()).unwrap_or(500);
+                let code = value
+                    .split_whitespace()
+                    .next()
+                    .and_then(|c| c.parse().ok())
+                    .unwrap_or(500);
                 response = response.status(code);
             } else {
                 response = response.header(name.trim(), value);
             }
         }
     }
-    response.body(Body::from(raw[at + sep..].to_vec())).unwrap_or_default()
+    response
+        .body(Body::from(raw[at + sep..].to_vec()))
+        .unwrap_or_default()
 }
 
 impl GitServer {
@@ -146,18 +178,36 @@ impl GitServer {
 
     /// Creates bare repository `name` from `files` (path → content) committed
     /// on `main`; returns (clone URL, commit SHA).
-    pub fn create_repo(&self, name: &str, files: &[(&str, &str)]) -> anyhow::Result<(String, String)> {
+    pub fn create_repo(
+        &self,
+        name: &str,
+        files: &[(&str, &str)],
+    ) -> anyhow::Result<(String, String)> {
         let work = self.root.join(format!("{name}.work"));
         std::fs::create_dir_all(&work)?;
         git(&work, &["init", "-q", "-b", "main"])?;
         let sha = self.commit(name, files, "initial")?;
         let bare = self.root.join(format!("{name}.git"));
-        git(&self.root, &["clone", "-q", "--bare", work.to_str().context("utf-8 path")?, bare.to_str().context("utf-8 path")?])?;
+        git(
+            &self.root,
+            &[
+                "clone",
+                "-q",
+                "--bare",
+                work.to_str().context("utf-8 path")?,
+                bare.to_str().context("utf-8 path")?,
+            ],
+        )?;
         Ok((format!("{}/{name}.git", self.base_url), sha))
     }
 
     /// Commits `files` in the working copy of `name`; push with `publish`.
-    pub fn commit(&self, name: &str, files: &[(&str, &str)], message: &str) -> anyhow::Result<String> {
+    pub fn commit(
+        &self,
+        name: &str,
+        files: &[(&str, &str)],
+        message: &str,
+    ) -> anyhow::Result<String> {
         let work = self.root.join(format!("{name}.work"));
         for (path, content) in files {
             let p = work.join(path);
@@ -175,8 +225,14 @@ impl GitServer {
     pub fn publish(&self, name: &str) -> anyhow::Result<()> {
         let work = self.root.join(format!("{name}.work"));
         let bare = self.root.join(format!("{name}.git"));
-        git(&work, &["push", "-q", "--all", bare.to_str().context("utf-8 path")?])?;
-        git(&work, &["push", "-q", "--tags", bare.to_str().context("utf-8 path")?])?;
+        git(
+            &work,
+            &["push", "-q", "--all", bare.to_str().context("utf-8 path")?],
+        )?;
+        git(
+            &work,
+            &["push", "-q", "--tags", bare.to_str().context("utf-8 path")?],
+        )?;
         Ok(())
     }
 

@@ -60,8 +60,13 @@ impl FakeKubelet {
                 if let Ok(list) = pods.list(&ListParams::default()).await {
                     for pod in list {
                         let uid = pod.metadata.uid.clone().unwrap_or_default();
-                        let fresh = pod.status.as_ref().and_then(|s| s.phase.as_deref()).is_none_or(|p| p == "Pending");
-                        if fresh && pod.metadata.deletion_timestamp.is_none() && started.insert(uid) {
+                        let fresh = pod
+                            .status
+                            .as_ref()
+                            .and_then(|s| s.phase.as_deref())
+                            .is_none_or(|p| p == "Pending");
+                        if fresh && pod.metadata.deletion_timestamp.is_none() && started.insert(uid)
+                        {
                             if let Ok(mut r) = seen_ran.lock() {
                                 r.push(pod.metadata.name.clone().unwrap_or_default());
                             }
@@ -82,10 +87,18 @@ impl FakeKubelet {
     }
 }
 
-async fn patch_status(pods: &Api<Pod>, name: &str, status: serde_json::Value) -> anyhow::Result<()> {
-    pods.patch_status(name, &PatchParams::default(), &Patch::Merge(&json!({ "status": status })))
-        .await
-        .with_context(|| format!("patching status of {name}"))?;
+async fn patch_status(
+    pods: &Api<Pod>,
+    name: &str,
+    status: serde_json::Value,
+) -> anyhow::Result<()> {
+    pods.patch_status(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(&json!({ "status": status })),
+    )
+    .await
+    .with_context(|| format!("patching status of {name}"))?;
     Ok(())
 }
 
@@ -93,7 +106,12 @@ fn now() -> String {
     k8s_openapi::jiff::Timestamp::now().to_string()
 }
 
-async fn materialise_volumes(client: &kube::Client, ns: &str, pod: &Pod, root: &Path) -> anyhow::Result<BTreeMap<String, PathBuf>> {
+async fn materialise_volumes(
+    client: &kube::Client,
+    ns: &str,
+    pod: &Pod,
+    root: &Path,
+) -> anyhow::Result<BTreeMap<String, PathBuf>> {
     let mut dirs = BTreeMap::new();
     let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
@@ -102,13 +120,19 @@ async fn materialise_volumes(client: &kube::Client, ns: &str, pod: &Pod, root: &
         std::fs::create_dir_all(&dir)?;
         if let Some(s) = &v.secret {
             let name = s.secret_name.clone().unwrap_or_default();
-            let secret = secrets.get(&name).await.with_context(|| format!("secret {name} for volume {}", v.name))?;
+            let secret = secrets
+                .get(&name)
+                .await
+                .with_context(|| format!("secret {name} for volume {}", v.name))?;
             for (k, val) in secret.data.unwrap_or_default() {
                 std::fs::write(dir.join(k), val.0)?;
             }
         }
         if let Some(c) = &v.config_map {
-            let cm = cms.get(&c.name).await.with_context(|| format!("configmap {} for volume {}", c.name, v.name))?;
+            let cm = cms
+                .get(&c.name)
+                .await
+                .with_context(|| format!("configmap {} for volume {}", c.name, v.name))?;
             for (k, val) in cm.data.unwrap_or_default() {
                 std::fs::write(dir.join(k), val)?;
             }
@@ -118,7 +142,12 @@ async fn materialise_volumes(client: &kube::Client, ns: &str, pod: &Pod, root: &
     Ok(dirs)
 }
 
-async fn resolve_env(client: &kube::Client, ns: &str, c: &Container, mounts: &Mounts) -> anyhow::Result<Vec<(String, String)>> {
+async fn resolve_env(
+    client: &kube::Client,
+    ns: &str,
+    c: &Container,
+    mounts: &Mounts,
+) -> anyhow::Result<Vec<(String, String)>> {
     let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
     let mut env = Vec::new();
@@ -135,11 +164,27 @@ async fn resolve_env(client: &kube::Client, ns: &str, c: &Container, mounts: &Mo
     for e in c.env.iter().flatten() {
         let value = if let Some(v) = &e.value {
             mounts.map(v)
-        } else if let Some(r) = e.value_from.as_ref().and_then(|f| f.secret_key_ref.as_ref()) {
+        } else if let Some(r) = e
+            .value_from
+            .as_ref()
+            .and_then(|f| f.secret_key_ref.as_ref())
+        {
             let data = secrets.get(&r.name).await?.data.unwrap_or_default();
-            data.get(&r.key).map(|b| String::from_utf8_lossy(&b.0).into_owned()).unwrap_or_default()
-        } else if let Some(r) = e.value_from.as_ref().and_then(|f| f.config_map_key_ref.as_ref()) {
-            cms.get(&r.name).await?.data.unwrap_or_default().get(&r.key).cloned().unwrap_or_default()
+            data.get(&r.key)
+                .map(|b| String::from_utf8_lossy(&b.0).into_owned())
+                .unwrap_or_default()
+        } else if let Some(r) = e
+            .value_from
+            .as_ref()
+            .and_then(|f| f.config_map_key_ref.as_ref())
+        {
+            cms.get(&r.name)
+                .await?
+                .data
+                .unwrap_or_default()
+                .get(&r.key)
+                .cloned()
+                .unwrap_or_default()
         } else {
             String::new()
         };
@@ -177,11 +222,22 @@ async fn run_container(
         .collect();
     let termination = root.join(format!("termination-{}", c.name));
     let _ = std::fs::remove_file(&termination);
-    mounts.push((c.termination_message_path.clone().unwrap_or_else(|| "/dev/termination-log".into()), termination.clone()));
+    mounts.push((
+        c.termination_message_path
+            .clone()
+            .unwrap_or_else(|| "/dev/termination-log".into()),
+        termination.clone(),
+    ));
     mounts.push((IMAGE_BINARY.into(), nbv.to_path_buf()));
     let mounts = Mounts(mounts);
 
-    let argv: Vec<String> = c.command.iter().flatten().chain(c.args.iter().flatten()).map(|a| mounts.map(a)).collect();
+    let argv: Vec<String> = c
+        .command
+        .iter()
+        .flatten()
+        .chain(c.args.iter().flatten())
+        .map(|a| mounts.map(a))
+        .collect();
     let (program, args) = argv.split_first().context("container without a command")?;
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(args).kill_on_drop(true);
@@ -219,36 +275,63 @@ async fn run_pod(client: kube::Client, pod: Pod, nbv: PathBuf) -> anyhow::Result
     let name = pod.metadata.name.clone().unwrap_or_default();
     let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
     let spec = pod.spec.clone().context("pod without spec")?;
-    let root = tempfile::Builder::new().prefix(&format!("nbv-kubelet-{name}-")).tempdir()?.keep();
-    let deadline = spec.active_deadline_seconds.map(|s| Instant::now() + Duration::from_secs(s as u64));
+    let root = tempfile::Builder::new()
+        .prefix(&format!("nbv-kubelet-{name}-"))
+        .tempdir()?
+        .keep();
+    let deadline = spec
+        .active_deadline_seconds
+        .map(|s| Instant::now() + Duration::from_secs(s as u64));
 
-    if let Some(bad) = spec.containers.iter().find(|c| c.image.as_deref().unwrap_or_default().contains("does-not-exist")) {
+    if let Some(bad) = spec.containers.iter().find(|c| {
+        c.image
+            .as_deref()
+            .unwrap_or_default()
+            .contains("does-not-exist")
+    }) {
         let image = bad.image.clone().unwrap_or_default();
         return patch_status(&pods, &name, json!({"phase": "Pending", "containerStatuses": [
             {"name": bad.name, "ready": false, "restartCount": 0, "image": image, "imageID": "",
              "state": {"waiting": {"reason": "ErrImagePull", "message": format!("pull access denied for {image}")}}}]})).await;
     }
     let volumes = materialise_volumes(&client, &ns, &pod, &root).await?;
-    patch_status(&pods, &name, json!({"phase": "Pending", "startTime": now()})).await?;
+    patch_status(
+        &pods,
+        &name,
+        json!({"phase": "Pending", "startTime": now()}),
+    )
+    .await?;
 
     let mut init_statuses = Vec::new();
     for c in spec.init_containers.iter().flatten() {
         match run_container(&client, &ns, c, &volumes, &root, &nbv, deadline).await? {
             Exit::Code(code, message) => {
                 // Init containers have no termination message in nbv pods; stderr stands in, as a log would.
-                let message = if message.is_empty() { std::fs::read_to_string(root.join(format!("{}.log", c.name))).unwrap_or_default() } else { message };
+                let message = if message.is_empty() {
+                    std::fs::read_to_string(root.join(format!("{}.log", c.name)))
+                        .unwrap_or_default()
+                } else {
+                    message
+                };
                 init_statuses.push(terminated(&c.name, code, &message));
                 if code != 0 {
-                    return patch_status(&pods, &name, json!({"phase": "Failed", "initContainerStatuses": init_statuses})).await;
+                    return patch_status(
+                        &pods,
+                        &name,
+                        json!({"phase": "Failed", "initContainerStatuses": init_statuses}),
+                    )
+                    .await;
                 }
             }
-            Exit::Deadline => {
-                return patch_status(&pods, &name, json!({"phase": "Failed", "reason": "DeadlineExceeded",
-                    "message": "Pod was active on the node longer than the specified deadline"})).await;
-            }
+            Exit::Deadline => return deadline_exceeded(&pods, &name).await,
         }
     }
-    patch_status(&pods, &name, json!({"phase": "Running", "initContainerStatuses": init_statuses})).await?;
+    patch_status(
+        &pods,
+        &name,
+        json!({"phase": "Running", "initContainerStatuses": init_statuses}),
+    )
+    .await?;
     let mut statuses = Vec::new();
     let mut failed = false;
     for c in &spec.containers {
@@ -257,11 +340,19 @@ async fn run_pod(client: kube::Client, pod: Pod, nbv: PathBuf) -> anyhow::Result
                 failed |= code != 0;
                 statuses.push(terminated(&c.name, code, &message));
             }
-            Exit::Deadline => {
-                return patch_status(&pods, &name, json!({"phase": "Failed", "reason": "DeadlineExceeded",
-                    "message": "Pod was active on the node longer than the specified deadline"})).await;
-            }
+            Exit::Deadline => return deadline_exceeded(&pods, &name).await,
         }
     }
     patch_status(&pods, &name, json!({"phase": if failed { "Failed" } else { "Succeeded" }, "containerStatuses": statuses})).await
+}
+
+/// What the kubelet reports when `activeDeadlineSeconds` runs out.
+async fn deadline_exceeded(pods: &Api<Pod>, name: &str) -> anyhow::Result<()> {
+    patch_status(
+        pods,
+        name,
+        json!({"phase": "Failed", "reason": "DeadlineExceeded",
+        "message": "Pod was active on the node longer than the specified deadline"}),
+    )
+    .await
 }

@@ -6,6 +6,8 @@
 
 use clap::{Parser, Subcommand};
 
+#[cfg(feature = "operator")]
+mod fetch;
 mod install;
 
 #[derive(Parser)]
@@ -26,6 +28,9 @@ enum Command {
     Run(Box<nbv_runner::cli::RunArgs>),
     /// Copy this binary and the job's result key into the validation pod (init container).
     Install(install::InstallArgs),
+    /// Check out a repository at a commit (the validation pod's fetch init container).
+    #[cfg(feature = "operator")]
+    Fetch(fetch::FetchArgs),
     /// Run the operator that reconciles NotebookValidationJobs.
     #[cfg(feature = "operator")]
     Operator(nbv_operator::OperatorArgs),
@@ -42,10 +47,14 @@ fn init_tracing() {
 
 fn main() -> std::process::ExitCode {
     init_tracing();
+    // Both ring and aws-lc-rs are compiled in (kube, gix); rustls won't guess.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => nbv_runner::cli::run(*args),
         Command::Install(args) => install::run(args),
+        #[cfg(feature = "operator")]
+        Command::Fetch(args) => fetch::run(args),
         #[cfg(feature = "operator")]
         Command::Operator(args) => operator(args),
     }

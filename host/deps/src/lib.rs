@@ -1,1 +1,3 @@
 //! Git resolution and dependency tiers for image builds.
+
+pub mod git;

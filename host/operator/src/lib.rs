@@ -48,12 +48,19 @@ pub struct OperatorArgs {
     pub strategies: build::StrategyArgs,
 }
 
+/// Selects ring as rustls' process-wide provider; both ring and aws-lc-rs are
+/// compiled in, and rustls refuses to guess. Later calls are no-ops.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// Starts everything and runs until `shutdown` resolves or leadership is lost.
 pub async fn run(
     client: kube::Client,
     args: OperatorArgs,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) -> anyhow::Result<()> {
+    install_crypto_provider();
     let metrics = metrics::Metrics::default();
     let ready = Arc::new(AtomicBool::new(false));
     let (addr, _server) = http::serve(

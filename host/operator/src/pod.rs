@@ -203,17 +203,30 @@ pub fn build(plan: &PodPlan<'_>) -> Result<Pod, PodError> {
         NOTEBOOK_ROOT,
         notebook_creds.as_deref(),
     );
-    if let (Some(golden), Some(commit)) = (&spec.golden_notebook, &plan.golden_commit) {
+    // A golden notebook in the same repository at the same commit is already in the checkout.
+    let golden_shares_checkout = spec
+        .golden_notebook
+        .as_ref()
+        .is_some_and(|g| g.git.url == spec.notebook.git.url)
+        && plan.golden_commit.as_deref() == Some(plan.notebook_commit.as_str());
+    if let (Some(golden), Some(commit), false) = (
+        &spec.golden_notebook,
+        &plan.golden_commit,
+        golden_shares_checkout,
+    ) {
         let creds = add_git_secret("golden", &golden.git.credentials_secret);
         // One init container fetches both so the pod stays at three containers.
-        fetch_cmd.push("--also".into());
-        fetch_cmd.push(
-            serde_json::json!({"url": golden.git.url, "commit": commit, "dest": GOLDEN_ROOT,
-                               "credentialsDir": creds})
-            .to_string(),
-        );
+        fetch_cmd.extend([
+            "--golden-url".into(),
+            golden.git.url.clone(),
+            "--golden-commit".into(),
+            commit.clone(),
+        ]);
+        fetch_cmd.extend(["--golden-dest".into(), GOLDEN_ROOT.into()]);
+        if let Some(dir) = creds {
+            fetch_cmd.extend(["--golden-credentials-dir".into(), dir]);
+        }
     }
-
     let install = Container {
         name: "install".into(),
         image: Some(plan.runner_image.clone()),
@@ -256,7 +269,12 @@ pub fn build(plan: &PodPlan<'_>) -> Result<Pod, PodError> {
     let mut run_args = vec!["run".to_string(), notebook_path.clone()];
     if let Some(golden) = &spec.golden_notebook {
         run_args.push("--golden".into());
-        run_args.push(format!("{GOLDEN_ROOT}/{}", golden.path));
+        let root = if golden_shares_checkout {
+            NOTEBOOK_ROOT
+        } else {
+            GOLDEN_ROOT
+        };
+        run_args.push(format!("{root}/{}", golden.path));
     }
     if let Some(cc) = &spec.comparison_config {
         run_args.push("--compare-config-json".into());

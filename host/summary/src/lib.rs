@@ -85,15 +85,21 @@ pub struct DiffSummary {
 impl Summary {
     /// The reason conditions and events carry when the run failed.
     pub fn failure_reason(&self) -> &'static str {
+        // The runner's FailureKind names, mapped to condition reasons. A
+        // kind this operator doesn't know still fails, as RunnerFailed.
         match self.failure.as_deref() {
+            _ if self.passed => "Succeeded",
+            Some("CellError") => "CellError",
             Some("CellTimeout") | Some("Timeout") => "Timeout",
             Some("KernelDied") => "KernelDied",
-            Some("GoldenMismatch") => "GoldenMismatch",
-            Some("KernelMissing") => "KernelMissing",
-            Some("InvalidNotebook") => "InvalidNotebook",
+            Some("KernelStartFailed") | Some("KernelMissing") => "KernelUnavailable",
             Some("ExpectedExceptionMissing") => "ExpectedExceptionMissing",
-            _ if self.passed => "Succeeded",
-            _ => "CellError",
+            Some("StderrOutput") => "StderrOutput",
+            Some("Warnings") => "Warnings",
+            Some("GoldenMismatch") => "GoldenMismatch",
+            Some("InvalidNotebook") | Some("InvalidInput") => "InvalidNotebook",
+            Some("Interrupted") => "Interrupted",
+            _ => "RunnerFailed",
         }
     }
 }
