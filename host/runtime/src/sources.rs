@@ -1,0 +1,1 @@
+//! Where strategies come from, and the registry that serves them by name.
