@@ -26,7 +26,8 @@ pub use component::{Call, Limits, Strategy};
 pub use engine::Runtime;
 pub use error::RuntimeError;
 pub use guard::{Guard, JobRef};
-pub use host::HostCall;
+pub use host::{HostCall, Transcript};
+pub use sources::{Registry, Source};
 
 /// Hex sha256 of a component's bytes, as `sha256:<hex>`: its identity everywhere.
 pub fn digest(bytes: &[u8]) -> String {

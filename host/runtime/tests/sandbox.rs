@@ -369,3 +369,62 @@ async fn compiled_components_are_cached_by_digest_and_engine() {
         .expect("load");
     assert_eq!(s3.compiled, Compiled::Fresh);
 }
+
+#[tokio::test]
+async fn a_new_version_that_fails_to_load_leaves_the_old_one_serving() {
+    let runtime = Runtime::new(None).expect("runtime");
+    let registry = nbv_runtime::Registry::new(runtime);
+    let good = registry
+        .register(
+            "hostile",
+            nbv_runtime::Source::BuiltIn,
+            nbv_builtin::HOSTILE,
+            None,
+            limits(),
+        )
+        .await
+        .expect("v1");
+    let broken =
+        wat::parse_str(r#"(component (import "wasi:http/outgoing-handler@0.2.0" (instance)))"#)
+            .expect("wat");
+    let err = registry
+        .register(
+            "hostile",
+            nbv_runtime::Source::BuiltIn,
+            &broken,
+            None,
+            limits(),
+        )
+        .await
+        .expect_err("v2 refused");
+    assert!(err.to_string().contains("wasi:http"), "{err}");
+    assert_eq!(
+        registry.get("hostile").expect("serving").digest,
+        good.digest
+    );
+    assert!(registry.failures()["hostile"].contains("wasi:http"));
+    // A component registered under another name is refused.
+    let err = registry
+        .register(
+            "s2i",
+            nbv_runtime::Source::BuiltIn,
+            nbv_builtin::HOSTILE,
+            None,
+            limits(),
+        )
+        .await
+        .expect_err("name mismatch");
+    assert!(
+        err.to_string().contains("calls itself \"hostile\""),
+        "{err}"
+    );
+    // Unregistering stops new jobs, but a job pinned to the digest keeps it.
+    registry.unregister("hostile");
+    assert!(registry.get("hostile").is_none());
+    assert!(registry.pinned(&good.digest).is_some());
+    let unknown = registry.unknown("hostile").to_string();
+    assert!(
+        unknown.contains("no build strategy named \"hostile\""),
+        "{unknown}"
+    );
+}
