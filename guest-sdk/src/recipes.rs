@@ -494,6 +494,27 @@ pub fn quantity_param(ctx: &BuildContext, name: &str) -> Result<Option<String>, 
     }
 }
 
+/// The image a build pushes: `<registry>/nbv-notebook:<cache key>` when the
+/// job sets `strategyConfig.registry`, else the operator's `output-image`.
+/// Neither is an [`Error::Invalid`] telling the user what to set.
+pub fn output_image(ctx: &BuildContext) -> Result<String, Error> {
+    match opt_param(ctx, "registry") {
+        Some(registry) => {
+            let registry = registry.trim_end_matches('/');
+            validate_image(
+                "strategyConfig.registry",
+                &format!("{registry}/nbv-notebook:{}", cache_tag(&ctx.cache_key, 32)),
+            )
+        }
+        None if ctx.output_image.trim().is_empty() => Err(Error::Invalid(
+            "no image to push to: the operator has no build registry configured; \
+             set buildConfig.strategyConfig.registry (e.g. quay.io/my-org)"
+                .into(),
+        )),
+        None => validate_image("the output image", &ctx.output_image),
+    }
+}
+
 /// A prefix of the cache key usable as an image tag (`[A-Za-z0-9_.-]`, at
 /// most `max` characters, never empty).
 pub fn cache_tag(cache_key: &str, max: usize) -> String {
@@ -987,6 +1008,22 @@ mod tests {
             image_param(&ctx, "bad", "x"),
             Err(Error::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn output_image_comes_from_the_registry_parameter_or_the_operator() {
+        let ctx = sample_context();
+        assert_eq!(output_image(&ctx).unwrap(), ctx.output_image);
+        let with_registry = with_params(ctx.clone(), &[("registry", "quay.io/team/")]);
+        assert_eq!(
+            output_image(&with_registry).unwrap(),
+            "quay.io/team/nbv-notebook:3f2a9c1e7b5d40a1b2c3d4e5f6071829"
+        );
+        let mut none = ctx;
+        none.output_image = String::new();
+        assert!(
+            matches!(output_image(&none), Err(Error::Invalid(m)) if m.contains("strategyConfig.registry"))
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! for integration tests, and helpers to install CRDs into it.
 
 pub mod controlplane;
+pub mod e2e;
 pub mod gitserver;
 pub mod kubelet;
 

@@ -7,241 +7,16 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::{Pod, Secret};
+use k8s_openapi::api::core::v1::Secret;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use nbv_crd::{NotebookValidationJob, Phase};
-use nbv_tests::gitserver::GitServer;
-use nbv_tests::kubelet::FakeKubelet;
-use nbv_tests::{ControlPlane, Options, create_namespace, install_nbv_crd, workspace_root};
+use nbv_tests::e2e::*;
+use nbv_tests::{ControlPlane, Options};
 use serde_json::json;
-
-const OPERATOR_NS: &str = "nbv-system";
-const OPERATOR_SA: &str = "system:serviceaccount:nbv-system:nbv-operator";
 
 fn nbv_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_nbv"))
-}
-
-fn notebook(cells: &[(&str, serde_json::Value)]) -> String {
-    let cells: Vec<_> = cells
-        .iter()
-        .enumerate()
-        .map(|(i, (src, outputs))| {
-            json!({"cell_type": "code", "id": format!("c{i}"), "metadata": {}, "execution_count": null,
-                   "source": src, "outputs": outputs})
-        })
-        .collect();
-    serde_json::to_string_pretty(&json!({"nbformat": 4, "nbformat_minor": 5, "cells": cells,
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}}))
-    .expect("json")
-}
-
-fn stdout(text: &str) -> serde_json::Value {
-    json!([{"output_type": "stream", "name": "stdout", "text": text}])
-}
-
-struct Env {
-    client: kube::Client,
-    ns: String,
-    git: GitServer,
-    _kubelet: FakeKubelet,
-    operator: tokio::task::JoinHandle<()>,
-}
-
-impl Env {
-    /// Publishes `files` as a fresh repo on the test git server and returns its URL.
-    fn repo(&self, files: &[(&str, &str)]) -> String {
-        self.git.create_repo("nbs", files).expect("repo").0
-    }
-
-    /// Creates a basic-auth git credentials Secret as users do (username/password keys).
-    async fn git_secret(&self, name: &str, username: &str, password: &str) {
-        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &self.ns);
-        let secret = json!({"metadata": {"name": name},
-            "stringData": {"username": username, "password": password}});
-        secrets
-            .create(
-                &PostParams::default(),
-                &serde_json::from_value(secret).expect("secret"),
-            )
-            .await
-            .expect("secret");
-    }
-
-    /// Creates `job` in the test namespace and returns the API it lives in.
-    async fn create(&self, job: NotebookValidationJob) -> Api<NotebookValidationJob> {
-        let jobs: Api<NotebookValidationJob> = Api::namespaced(self.client.clone(), &self.ns);
-        jobs.create(&PostParams::default(), &job)
-            .await
-            .expect("job");
-        jobs
-    }
-}
-
-async fn apply_yaml(client: &kube::Client, path: &str) {
-    let text = std::fs::read_to_string(workspace_root().join(path)).expect("manifest");
-    let ssa = kube::api::PatchParams::apply("nbv-tests").force();
-    let discovery = kube::Discovery::new(client.clone())
-        .run()
-        .await
-        .expect("discovery");
-    for doc in serde_yaml::Deserializer::from_str(&text) {
-        let obj: kube::api::DynamicObject = serde::Deserialize::deserialize(doc).expect("object");
-        let gvk =
-            kube::api::GroupVersionKind::try_from(obj.types.as_ref().expect("types")).expect("gvk");
-        let (ar, caps) = discovery.resolve_gvk(&gvk).expect("known kind");
-        let api: Api<kube::api::DynamicObject> =
-            match (caps.scope, obj.metadata.namespace.as_deref()) {
-                (kube::discovery::Scope::Namespaced, Some(ns)) => {
-                    Api::namespaced_with(client.clone(), ns, &ar)
-                }
-                _ => Api::all_with(client.clone(), &ar),
-            };
-        api.patch(&obj.name_any(), &ssa, &kube::api::Patch::Apply(&obj))
-            .await
-            .expect("apply");
-    }
-}
-
-/// Runs the operator in-process, seeing the cluster only as its ServiceAccount
-/// under deploy/ RBAC, watching one namespace so parallel tests stay apart.
-async fn spawn_operator(
-    cp: &ControlPlane,
-    ns: &str,
-    identity: &str,
-    leader_elect: bool,
-) -> tokio::task::JoinHandle<()> {
-    let as_operator = cp
-        .client_impersonating(
-            OPERATOR_SA,
-            &[
-                "system:serviceaccounts",
-                "system:serviceaccounts:nbv-system",
-                "system:authenticated",
-            ],
-        )
-        .await
-        .expect("operator client");
-    let args = nbv_operator::OperatorArgs {
-        runner_image: "ghcr.io/nbv-dev/nbv:test".into(),
-        namespace: OPERATOR_NS.into(),
-        metrics_addr: "127.0.0.1:0".parse().expect("addr"),
-        leader_elect,
-        identity: identity.into(),
-        watch_namespace: Some(ns.to_string()),
-        strategies: Default::default(),
-    };
-    tokio::spawn(async move {
-        // An aborted task (the restart test) never gets here; a real error is a test failure.
-        if let Err(e) = nbv_operator::run(as_operator, args, std::future::pending()).await {
-            panic!("operator stopped: {e:#}");
-        }
-    })
-}
-
-async fn setup(prefix: &str, git_credentials: Option<(&str, &str)>) -> Env {
-    let cp = ControlPlane::shared(Options {
-        controller_manager: true,
-    })
-    .expect("control plane");
-    let admin = cp.client().await.expect("admin");
-    install_nbv_crd(&admin).await.expect("crd");
-    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(admin.clone());
-    let _ = namespaces
-        .create(
-            &PostParams::default(),
-            &serde_json::from_value(json!({"metadata": {"name": OPERATOR_NS}})).expect("ns"),
-        )
-        .await;
-    apply_yaml(&admin, "deploy/rbac/role.yaml").await;
-    apply_yaml(&admin, "deploy/rbac/binding.yaml").await;
-    let ns = create_namespace(&admin, prefix).await.expect("namespace");
-
-    // The operator sees the cluster only as its ServiceAccount under deploy/ RBAC.
-    let operator = spawn_operator(cp, &ns, &format!("test-{prefix}"), true).await;
-    let kubelet = FakeKubelet::start(admin.clone(), &ns, nbv_binary());
-    let git = GitServer::start(git_credentials).await.expect("git server");
-    Env {
-        client: admin,
-        ns,
-        git,
-        _kubelet: kubelet,
-        operator,
-    }
-}
-
-fn job(
-    name: &str,
-    url: &str,
-    git_ref: &str,
-    path: &str,
-    extra: serde_json::Value,
-) -> NotebookValidationJob {
-    let mut spec = json!({
-        "notebook": {"git": {"url": url, "ref": git_ref}, "path": path},
-        "podConfig": {"containerImage": "quay.io/jupyter/minimal-notebook:latest"},
-    });
-    merge(&mut spec, extra);
-    serde_json::from_value(
-        json!({"apiVersion": "mlops.mlops.dev/v1alpha1", "kind": "NotebookValidationJob",
-                                  "metadata": {"name": name}, "spec": spec}),
-    )
-    .expect("job")
-}
-
-fn merge(a: &mut serde_json::Value, b: serde_json::Value) {
-    match (a, b) {
-        (serde_json::Value::Object(a), serde_json::Value::Object(b)) => {
-            for (k, v) in b {
-                merge(a.entry(k).or_insert(serde_json::Value::Null), v);
-            }
-        }
-        (a, b) => *a = b,
-    }
-}
-
-async fn wait_for_phase(
-    jobs: &Api<NotebookValidationJob>,
-    name: &str,
-    timeout: Duration,
-) -> NotebookValidationJob {
-    let started = Instant::now();
-    loop {
-        let job = jobs.get(name).await.expect("job");
-        if job
-            .status
-            .as_ref()
-            .and_then(|s| s.phase)
-            .is_some_and(Phase::is_terminal)
-        {
-            return job;
-        }
-        assert!(
-            started.elapsed() < timeout,
-            "job {name} did not finish within {timeout:?}: {:#?}",
-            job.status
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
-}
-
-fn condition<'a>(
-    job: &'a NotebookValidationJob,
-    type_: &str,
-) -> &'a k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition {
-    job.status
-        .as_ref()
-        .and_then(|s| s.conditions.iter().find(|c| c.type_ == type_))
-        .unwrap_or_else(|| panic!("no {type_} condition in {:#?}", job.status))
-}
-
-async fn pods_of(env: &Env, job: &str) -> Vec<Pod> {
-    let pods: Api<Pod> = Api::namespaced(env.client.clone(), &env.ns);
-    pods.list(&ListParams::default().labels(&format!("nbv.mlops.dev/job={job}")))
-        .await
-        .expect("pods")
-        .items
 }
 
 const PASSING: &[(&str, &str)] = &[
@@ -269,7 +44,7 @@ fn passing_notebooks() -> (String, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn passing_job_succeeds_with_per_cell_results_under_restricted_pods() {
-    let env = setup("pass", None).await;
+    let env = setup_env("pass", None).await;
     let (nb, golden) = passing_notebooks();
     let (url, commit) = env
         .git
@@ -378,7 +153,7 @@ async fn passing_job_succeeds_with_per_cell_results_under_restricted_pods() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failing_cell_fails_once_without_retry() {
-    let env = setup("fail", None).await;
+    let env = setup_env("fail", None).await;
     let nb = notebook(&[
         ("x = 1", json!([])),
         ("y = 2", json!([])),
@@ -418,7 +193,7 @@ async fn failing_cell_fails_once_without_retry() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn golden_mismatch_reports_the_diff() {
-    let env = setup("golden", None).await;
+    let env = setup_env("golden", None).await;
     let nb = notebook(&[("print('accuracy', 0.87)", json!([]))]);
     let golden = notebook(&[("print('accuracy', 0.87)", stdout("accuracy 0.91\n"))]);
     let url = env.repo(&[("a.ipynb", &nb), ("a.golden.ipynb", &golden)]);
@@ -448,7 +223,7 @@ async fn golden_mismatch_reports_the_diff() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timeout_is_enforced_with_active_deadline() {
-    let env = setup("timeout", None).await;
+    let env = setup_env("timeout", None).await;
     let nb = notebook(&[("while True:\n    pass", json!([]))]);
     let url = env.repo(&[("loop.ipynb", &nb)]);
     let timeout = json!({"timeout": "8s"});
@@ -474,7 +249,7 @@ async fn timeout_is_enforced_with_active_deadline() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_the_job_removes_everything_it_created() {
-    let env = setup("delete", None).await;
+    let env = setup_env("delete", None).await;
     let nb = notebook(&[("print(1)", json!([]))]);
     let url = env.repo(&[("a.ipynb", &nb)]);
     let jobs = env
@@ -510,7 +285,7 @@ async fn deleting_the_job_removes_everything_it_created() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn image_pull_failures_are_retried_a_bounded_number_of_times() {
-    let env = setup("pull", None).await;
+    let env = setup_env("pull", None).await;
     let nb = notebook(&[("print(1)", json!([]))]);
     let url = env.repo(&[("a.ipynb", &nb)]);
     let mut spec = job("pull", &url, "main", "a.ipynb", json!({}));
@@ -561,7 +336,7 @@ async fn image_pull_failures_are_retried_a_bounded_number_of_times() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_git_ref_fails_with_an_actionable_message() {
-    let env = setup("badref", None).await;
+    let env = setup_env("badref", None).await;
     let url = env.repo(&[("a.ipynb", &notebook(&[("print(1)", json!([]))]))]);
     let jobs = env
         .create(job("badref", &url, "no-such-branch", "a.ipynb", json!({})))
@@ -582,7 +357,7 @@ async fn unknown_git_ref_fails_with_an_actionable_message() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_restart_mid_run_resumes_without_duplicates() {
-    let mut env = setup("restart", None).await;
+    let mut env = setup_env("restart", None).await;
     let nb = notebook(&[("import time\ntime.sleep(3)\nprint('done')", json!([]))]);
     let url = env.repo(&[("slow.ipynb", &nb)]);
     let jobs = env
@@ -636,7 +411,7 @@ async fn an_operator_restart_mid_run_resumes_without_duplicates() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credentials_are_never_sent_over_plain_http_and_missing_secrets_are_named() {
-    let env = setup("creds", Some(("alice", "s3cret-token"))).await;
+    let env = setup_env("creds", Some(("alice", "s3cret-token"))).await;
     let url = env.repo(&[("a.ipynb", &notebook(&[("print(1)", json!([]))]))]);
     env.git_secret("git-creds", "alice", "s3cret-token").await;
     let with_secret = json!({"notebook": {"git": {"credentialsSecret": "git-creds"}}});
@@ -660,4 +435,8 @@ async fn credentials_are_never_sent_over_plain_http_and_missing_secrets_are_name
     let done = wait_for_phase(&jobs, "nosecret", Duration::from_secs(60)).await;
     assert_eq!(condition(&done, "Ready").reason, "GitCredentialsMissing");
     env.operator.abort();
+}
+
+async fn setup_env(prefix: &str, git_credentials: Option<(&str, &str)>) -> Env {
+    setup(prefix, git_credentials, nbv_binary()).await
 }

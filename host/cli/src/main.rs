@@ -9,6 +9,8 @@ use clap::{Parser, Subcommand};
 #[cfg(feature = "operator")]
 mod fetch;
 mod install;
+#[cfg(feature = "operator")]
+mod strategy;
 
 #[derive(Parser)]
 #[command(
@@ -34,6 +36,9 @@ enum Command {
     /// Run the operator that reconciles NotebookValidationJobs.
     #[cfg(feature = "operator")]
     Operator(nbv_operator::OperatorArgs),
+    /// Build-strategy tooling: test a strategy component against a job.
+    #[cfg(feature = "operator")]
+    Strategy(strategy::StrategyArgs),
 }
 
 fn init_tracing() {
@@ -57,6 +62,8 @@ fn main() -> std::process::ExitCode {
         Command::Fetch(args) => fetch::run(args),
         #[cfg(feature = "operator")]
         Command::Operator(args) => operator(args),
+        #[cfg(feature = "operator")]
+        Command::Strategy(args) => strategy::run(args),
     }
 }
 

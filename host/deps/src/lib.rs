@@ -1,3 +1,4 @@
 //! Git resolution and dependency tiers for image builds.
 
 pub mod git;
+pub mod requirements;

@@ -24,7 +24,7 @@ pub enum GitFailure {
     Transient(String),
 }
 
-async fn credentials(
+pub(crate) async fn credentials(
     job: &NotebookValidationJob,
     spec: &GitSpec,
     ctx: &Context,

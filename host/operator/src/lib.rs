@@ -116,6 +116,8 @@ pub async fn run(
     };
     jobs.list(&ListParams::default().limit(1)).await?;
     ready.store(true, Ordering::Relaxed);
+    let registrations = tokio::spawn(build::watch_registrations(ctx.clone()));
     controller::run(ctx, shutdown).await;
+    registrations.abort();
     Ok(())
 }
