@@ -50,7 +50,12 @@ pub struct Env {
 impl Env {
     /// Publishes `files` as a fresh repo on the test git server and returns its URL.
     pub fn repo(&self, files: &[(&str, &str)]) -> String {
-        self.git.create_repo("nbs", files).expect("repo").0
+        static REPOS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = REPOS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.git
+            .create_repo(&format!("nbs{n}"), files)
+            .expect("repo")
+            .0
     }
 
     /// Creates a basic-auth git credentials Secret as users do (username/password keys).
@@ -130,6 +135,8 @@ pub async fn spawn_operator(
         watch_namespace: Some(ns.to_string()),
         strategies: nbv_operator::build::StrategyArgs {
             build_registry: BUILD_REGISTRY.into(),
+            // Shared by every test operator: components compile once.
+            strategy_cache: Some(std::env::temp_dir().join("nbv-e2e-strategy-cache")),
             ..Default::default()
         },
     };

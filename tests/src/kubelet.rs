@@ -57,7 +57,10 @@ impl FakeKubelet {
             let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
             let mut started = HashSet::new();
             loop {
-                if let Ok(list) = pods.list(&ListParams::default()).await {
+                // Validation pods only: build pods (Kaniko's) belong to the
+                // tests that play the build controller.
+                let validation_pods = ListParams::default().labels("nbv.mlops.dev/attempt");
+                if let Ok(list) = pods.list(&validation_pods).await {
                     for pod in list {
                         let uid = pod.metadata.uid.clone().unwrap_or_default();
                         let fresh = pod
