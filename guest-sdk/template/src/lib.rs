@@ -23,7 +23,9 @@ pub fn record(ctx: &BuildContext) -> Result<Value, Error> {
         Error::Invalid("set buildConfig.strategyConfig.image to a repo@sha256:... reference".into())
     })?;
     let (repo, digest) = image.split_once('@').ok_or_else(|| {
-        Error::Invalid(format!("strategyConfig.image {image:?} is not pinned by digest (repo@sha256:...)"))
+        Error::Invalid(format!(
+            "strategyConfig.image {image:?} is not pinned by digest (repo@sha256:...)"
+        ))
     })?;
     let pinned = pin(repo, digest)?;
     Ok(json!({
@@ -59,7 +61,10 @@ impl Strategy for MyStrategy {
         // Server-side apply of the same manifest is idempotent: create-build
         // may run again after an operator restart.
         manifest::apply(&record(&ctx)?)?;
-        events::build_log(&format!("{NAME}: recorded the image for {}", ctx.build_name));
+        events::build_log(&format!(
+            "{NAME}: recorded the image for {}",
+            ctx.build_name
+        ));
         Ok(ctx.build_name)
     }
 
@@ -92,10 +97,16 @@ mod tests {
 
     #[test]
     fn records_the_pinned_image_under_the_build_name() {
-        let ctx = with_params(sample_context(), &[("image", &format!("quay.io/org/img:1@{DIGEST}"))]);
+        let ctx = with_params(
+            sample_context(),
+            &[("image", &format!("quay.io/org/img:1@{DIGEST}"))],
+        );
         let cm = record(&ctx).unwrap();
         assert_eq!(cm["metadata"]["name"], ctx.build_name.as_str());
-        assert_eq!(image_of(&object(cm)).unwrap(), format!("quay.io/org/img@{DIGEST}"));
+        assert_eq!(
+            image_of(&object(cm)).unwrap(),
+            format!("quay.io/org/img@{DIGEST}")
+        );
     }
 
     #[test]

@@ -466,15 +466,8 @@ async fn start(
         Ok(c) => c,
         Err(v) => return Ok(Progress::Failed(v)),
     };
-    if build_ctx.output_image.is_empty() && strategy.name != "s2i" {
-        return failed(
-            "BuildRegistryMissing",
-            format!(
-                "strategy {} pushes to a registry: start the operator with --build-registry (NBV_BUILD_REGISTRY), e.g. registry.example.com/nbv",
-                strategy.name
-            ),
-        );
-    }
+    // Without --build-registry the push strategies need strategyConfig.registry;
+    // they say so themselves (the operator does not know their parameters).
     let call = Call::new(
         job_ref(job),
         build_ctx,
