@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The strategy runtime's cost per call and per load, against a native
 # trait-object baseline: runs the criterion bench of host/runtime, then prints
-# each measurement (criterion's mean and its 95% interval), its goal and the
+# each measurement (criterion's estimate and its 95% interval), its goal and the
 # ratio wasm/native.
 #
 #   bench/strategy_runtime.sh              # bench, then the table
@@ -22,13 +22,15 @@ import json, os, sys
 root = sys.argv[1]
 
 def mean(group, name):
-    """Criterion's mean and 95% interval for group/name, in nanoseconds."""
+    """Criterion's headline estimate (the slope when it sampled linearly, else
+    the mean) and its 95% interval for group/name, in nanoseconds."""
     path = os.path.join(root, group, name, "new", "estimates.json")
     try:
         with open(path) as f:
-            m = json.load(f)["mean"]
-    except (OSError, KeyError, ValueError) as e:
-        sys.exit(f"strategy_runtime.sh: no estimate at {path} ({e}); run without NO_RUN")
+            e = json.load(f)
+        m = e.get("slope") or e["mean"]
+    except (OSError, KeyError, ValueError) as err:
+        sys.exit(f"strategy_runtime.sh: no estimate at {path} ({err}); run without NO_RUN")
     ci = m["confidence_interval"]
     return m["point_estimate"], ci["lower_bound"], ci["upper_bound"]
 
@@ -49,7 +51,7 @@ rows = [
     ("native dyn detect()", "native", "detect", None, None),
     ("native context clone + lookup", "native", "context-lookup", None, None),
 ]
-header = f"{'measurement':<32} {'mean':>10} {'95% interval':>21} {'goal':>10} {'met':>4} {'x native':>10}"
+header = f"{'measurement':<32} {'time':>10} {'95% interval':>21} {'goal':>10} {'met':>4} {'x native':>10}"
 print()
 print(header)
 print("-" * len(header))

@@ -133,7 +133,7 @@ fn kaniko_fixture(dir: &Path, build: &str) -> String {
 fn kaniko_runs_every_export_against_a_finished_build_pod() {
     let dir = scratch("kaniko");
     let key = cache_key("", &kaniko_digest());
-    let build = format!("demo-{}", &key[..10]);
+    let build = format!("demo-{}", &key[..8]);
     let fixture = kaniko_fixture(&dir, &build);
     let job = write(
         &dir,
@@ -171,7 +171,7 @@ fn kaniko_runs_every_export_against_a_finished_build_pod() {
         "{out}"
     );
     assert!(
-        out.contains("requirements-tier       BaseImageOnly"),
+        out.contains("requirements-tier       base-image-only"),
         "{out}"
     );
     assert!(out.contains("context-dir             notebooks"), "{out}");
@@ -333,7 +333,7 @@ fn the_hostile_fixture_behaves_with_mode_ok_and_fails_with_mode_panic() {
     );
     assert!(out.contains("mode (default \"ok\")"), "{out}");
     assert!(
-        out.contains("host log.log Info -> \"creating the marker config map\""),
+        out.contains("host log.log Level::Info -> \"creating the marker config map\""),
         "{out}"
     );
     assert!(out.contains("build-log | build demo-"), "{out}");
@@ -425,13 +425,13 @@ fn input_errors_exit_2_and_say_what_is_wrong() {
     let job = write(
         &dir,
         "param.yaml",
-        &job_yaml("kaniko", &[("registry", "x")], COMMIT),
+        &job_yaml("kaniko", &[("bogus", "x")], COMMIT),
     );
     let (code, _, err) = nbv(&["builtin:kaniko", "--job", &job]);
     assert_eq!(code, Some(2), "{err}");
     assert!(
         err.contains("param.yaml")
-            && err.contains("has no parameter \"registry\"")
+            && err.contains("has no parameter \"bogus\"")
             && err.contains("pushSecret"),
         "{err}"
     );

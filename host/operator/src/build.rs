@@ -144,7 +144,7 @@ fn tier_from_status(s: &str) -> RequirementsTier {
 
 /// A DNS-1123 label (≤ 50 chars, leaving room for strategy suffixes) unique
 /// to the job and its inputs.
-fn build_name(job: &str, key: &str) -> String {
+pub fn build_name(job: &str, key: &str) -> String {
     let mut base: String = job
         .chars()
         .map(|c| {
