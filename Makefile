@@ -4,6 +4,9 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 ENV := source scripts/env.sh
+# The WebAssembly guest crates: not default members (they target wasm32-wasip2),
+# linted for that target and unit-tested natively.
+GUESTS := -p nbv-guest-sdk -p nbv-strategy-s2i -p nbv-strategy-tekton -p nbv-strategy-kaniko -p nbv-fixture-hostile
 
 .PHONY: demo test setup setup-rust setup-python setup-controlplane crds fmt lint bench-scale
 
@@ -16,7 +19,9 @@ test: setup
 	$(ENV) && cargo fmt --all --check
 	$(ENV) && export NBV_CONTROLPLANE_BIN="$$(scripts/controlplane.sh | tail -n 1)" && \
 		cargo clippy --all-targets -- -D warnings && \
-		cargo test --no-fail-fast
+		cargo clippy --target wasm32-wasip2 $(GUESTS) -- -D warnings && \
+		cargo test --no-fail-fast && \
+		cargo test --no-fail-fast $(GUESTS)
 
 setup: setup-rust setup-python setup-controlplane
 
@@ -37,7 +42,8 @@ fmt:
 	$(ENV) && cargo fmt --all
 
 lint:
-	$(ENV) && cargo clippy --all-targets -- -D warnings
+	$(ENV) && cargo clippy --all-targets -- -D warnings && \
+		cargo clippy --target wasm32-wasip2 $(GUESTS) -- -D warnings
 
 ## 1000 jobs at once on the real apiserver: time to every validation pod, operator peak RSS.
 bench-scale: setup
