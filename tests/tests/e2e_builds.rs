@@ -525,3 +525,48 @@ async fn unknown_strategies_and_missing_requirements_fail_with_what_to_do() {
     assert!(message.contains("requirements.txt"), "{message}");
     env.operator.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strategy_registrations_are_loaded_from_config_maps_and_failures_are_named() {
+    let env = setup("register", None, nbv_binary()).await;
+    // A component that calls itself "hostile", registered as "custom": the
+    // operator must refuse it and say why when a job asks for "custom".
+    let maps: Api<ConfigMap> = Api::namespaced(env.client.clone(), "nbv-system");
+    let name = format!("strategy-custom-{}", env.ns);
+    let cm: ConfigMap = serde_json::from_value(json!({
+        "metadata": {"name": name, "labels": {"nbv.mlops.dev/strategy": format!("custom-{}", env.ns)}},
+        "binaryData": {"strategy.wasm": k8s_openapi::ByteString(nbv_builtin::HOSTILE.to_vec())},
+    }))
+    .expect("config map");
+    maps.create(&kube::api::PostParams::default(), &cm)
+        .await
+        .expect("register");
+    let nb = notebook(&[("print(1)", json!([]))]);
+    let url = env.repo(&[("a.ipynb", &nb), ("requirements.txt", "pandas\n")]);
+    let strategy = format!("custom-{}", env.ns);
+    let started = Instant::now();
+    let mut attempt = 0;
+    let message = loop {
+        attempt += 1;
+        let job_name = format!("custom-{attempt}");
+        let spec = json!({"podConfig": {"buildConfig": {"enabled": true, "strategy": strategy}}});
+        let jobs = env
+            .create(job(&job_name, &url, "main", "a.ipynb", spec))
+            .await;
+        let done = wait_for_phase(&jobs, &job_name, Duration::from_secs(60)).await;
+        let message = done.status.clone().map(|s| s.message).unwrap_or_default();
+        // The watcher may not have seen the ConfigMap on the first job yet.
+        if message.contains("failed to load") || started.elapsed() > Duration::from_secs(30) {
+            break message;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert!(
+        message.contains("failed to load") && message.contains("calls itself \"hostile\""),
+        "{message}"
+    );
+    maps.delete(&name, &DeleteParams::default())
+        .await
+        .expect("cleanup");
+    env.operator.abort();
+}

@@ -79,6 +79,16 @@ impl Strategies {
         self.registry.get(name).is_some()
     }
 
+    /// What to tell a job asking for `name`: the strategies served, and why
+    /// `name` is not among them if its registration failed to load.
+    pub fn available(&self, name: &str) -> String {
+        let mut text = self.names().join(", ");
+        if let Some(why) = self.registry.failures().get(name) {
+            text.push_str(&format!("; {name} failed to load: {why}"));
+        }
+        text
+    }
+
     pub fn names(&self) -> Vec<String> {
         let names = self.registry.names();
         if names.is_empty() {
