@@ -39,6 +39,14 @@ pub struct StrategyArgs {
     /// S2I pushes to an ImageStream instead and does not need it.
     #[arg(long, env = "NBV_BUILD_REGISTRY", default_value = "")]
     pub build_registry: String,
+    /// Registries (`host:port`) strategy components may be pulled from over
+    /// plain HTTP, e.g. an in-cluster mirror. Comma-separated.
+    #[arg(
+        long = "insecure-registry",
+        env = "NBV_INSECURE_REGISTRIES",
+        value_delimiter = ','
+    )]
+    pub insecure_registries: Vec<String>,
     /// Do not load the built-in strategies (only registered ones).
     #[arg(long, env = "NBV_NO_BUILTIN_STRATEGIES")]
     pub no_builtin_strategies: bool,
@@ -60,7 +68,8 @@ impl Strategies {
         _metrics: Metrics,
     ) -> anyhow::Result<Self> {
         let runtime = Runtime::new(args.strategy_cache.clone())?;
-        let registry = Registry::new(runtime);
+        let registry =
+            Registry::new(runtime).with_insecure_registries(args.insecure_registries.clone());
         if !args.no_builtin_strategies {
             for e in registry
                 .register_builtins(nbv_builtin::STRATEGIES, Limits::default())

@@ -163,7 +163,8 @@ pub fn parse_deadline(text: &str) -> Result<Duration, String> {
 
 /// Pulls a wasm component published as a CNCF wasm OCI artifact. Only
 /// digest references are accepted: a tag could change under running jobs.
-pub async fn fetch_oci(reference: &str) -> Result<Vec<u8>, RuntimeError> {
+/// Registries (`host:port`) in `insecure` are spoken to over plain HTTP.
+pub async fn fetch_oci(reference: &str, insecure: &[String]) -> Result<Vec<u8>, RuntimeError> {
     let fail = |message: String| RuntimeError::Load {
         name: String::new(),
         source_desc: format!("oci://{reference}"),
@@ -175,7 +176,15 @@ pub async fn fetch_oci(reference: &str) -> Result<Vec<u8>, RuntimeError> {
     let pinned = parsed.digest().map(str::to_string).ok_or_else(|| {
         fail("pin the strategy by digest (registry/repo@sha256:...), not by tag".into())
     })?;
-    let client = oci_client::Client::new(oci_client::client::ClientConfig::default());
+    let protocol = if insecure.is_empty() {
+        oci_client::client::ClientProtocol::Https
+    } else {
+        oci_client::client::ClientProtocol::HttpsExcept(insecure.to_vec())
+    };
+    let client = oci_client::Client::new(oci_client::client::ClientConfig {
+        protocol,
+        ..Default::default()
+    });
     let image = client
         .pull(
             &parsed,
@@ -226,6 +235,7 @@ pub fn wasm_artifact<'a>(
 /// version keeps using it after an upgrade.
 pub struct Registry {
     runtime: Runtime,
+    insecure_registries: Vec<String>,
     current: RwLock<BTreeMap<String, (Arc<Strategy>, Source)>>,
     by_digest: RwLock<HashMap<String, Arc<Strategy>>>,
     failures: RwLock<BTreeMap<String, String>>,
@@ -235,10 +245,17 @@ impl Registry {
     pub fn new(runtime: Runtime) -> Self {
         Registry {
             runtime,
+            insecure_registries: Vec::new(),
             current: RwLock::default(),
             by_digest: RwLock::default(),
             failures: RwLock::default(),
         }
+    }
+
+    /// Registries (`host:port`) to pull strategies from over plain HTTP.
+    pub fn with_insecure_registries(mut self, registries: Vec<String>) -> Self {
+        self.insecure_registries = registries;
+        self
     }
 
     pub fn runtime(&self) -> &Runtime {
@@ -335,7 +352,7 @@ impl Registry {
                     .await
             }
             Payload::Oci(reference) => {
-                let bytes = match fetch_oci(reference).await {
+                let bytes = match fetch_oci(reference, &self.insecure_registries).await {
                     Ok(b) => b,
                     Err(e) => {
                         if let Ok(mut f) = self.failures.write() {
