@@ -528,7 +528,7 @@ mod tests {
 
     #[tokio::test]
     async fn tags_are_refused_before_any_network_call() {
-        let e = fetch_oci("ghcr.io/example/strategy:latest")
+        let e = fetch_oci("ghcr.io/example/strategy:latest", &[])
             .await
             .expect_err("tag");
         assert!(e.to_string().contains("pin the strategy by digest"), "{e}");
