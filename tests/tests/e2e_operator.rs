@@ -440,3 +440,25 @@ async fn credentials_are_never_sent_over_plain_http_and_missing_secrets_are_name
 async fn setup_env(prefix: &str, git_credentials: Option<(&str, &str)>) -> Env {
     setup(prefix, git_credentials, nbv_binary()).await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_names_longer_than_a_label_value_still_validate() {
+    let env = setup_env("longname", None).await;
+    let name = format!(
+        "a-notebook-validation-job-with-a-name-longer-{}",
+        "x".repeat(30)
+    );
+    assert!(name.len() > 63);
+    let url = env.repo(&[("a.ipynb", &notebook(&[("print(1)", json!([]))]))]);
+    let jobs = env
+        .create(job(&name, &url, "main", "a.ipynb", json!({})))
+        .await;
+    let done = wait_for_phase(&jobs, &name, Duration::from_secs(120)).await;
+    assert_eq!(
+        done.status.as_ref().and_then(|s| s.phase),
+        Some(Phase::Succeeded),
+        "{:#?}",
+        done.status
+    );
+    env.operator.abort();
+}

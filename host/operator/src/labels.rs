@@ -13,11 +13,14 @@ pub const FINALIZER: &str = "nbv.mlops.dev/cleanup";
 pub fn for_job(job: &str) -> BTreeMap<String, String> {
     BTreeMap::from([
         (MANAGED_BY.to_string(), MANAGER.to_string()),
-        (JOB.to_string(), job.to_string()),
+        (JOB.to_string(), nbv_runtime::guard::job_label_value(job)),
     ])
 }
 
 /// Selector matching every object nbv created for `job`.
 pub fn selector(job: &str) -> String {
-    format!("{MANAGED_BY}={MANAGER},{JOB}={job}")
+    format!(
+        "{MANAGED_BY}={MANAGER},{JOB}={}",
+        nbv_runtime::guard::job_label_value(job)
+    )
 }

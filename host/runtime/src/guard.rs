@@ -14,6 +14,19 @@ pub const JOB: &str = "nbv.mlops.dev/job";
 pub const STRATEGY: &str = "nbv.mlops.dev/strategy";
 pub const DIGEST_ANNOTATION: &str = "nbv.mlops.dev/strategy-digest";
 
+/// The `nbv.mlops.dev/job` label value for a job: the name itself when it
+/// fits a label (≤ 63 characters), else a prefix plus a hash of the full
+/// name, so long job names still get unique, valid labels.
+pub fn job_label_value(name: &str) -> String {
+    if name.len() <= 63 {
+        return name.to_string();
+    }
+    let hash = hex::encode(ring::digest::digest(&ring::digest::SHA256, name.as_bytes()));
+    let prefix: String = name.chars().take(50).collect();
+    let prefix = prefix.trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
+    format!("{prefix}-{}", &hash[..12])
+}
+
 /// The job a strategy call works for: the owner of everything it creates.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobRef {
@@ -80,7 +93,7 @@ impl Guard {
     pub fn labels(&self) -> BTreeMap<String, String> {
         BTreeMap::from([
             (MANAGED_BY.to_string(), MANAGER.to_string()),
-            (JOB.to_string(), self.job.name.clone()),
+            (JOB.to_string(), job_label_value(&self.job.name)),
             (STRATEGY.to_string(), self.strategy.clone()),
         ])
     }
@@ -283,6 +296,17 @@ mod tests {
         // The same namespace, spelled out, is fine.
         g.stamp(r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x","namespace":"team-a"}}"#)
             .expect("own namespace");
+    }
+
+    #[test]
+    fn long_job_names_get_valid_unique_label_values() {
+        let long_a = format!("{}-a", "x".repeat(80));
+        let long_b = format!("{}-b", "x".repeat(80));
+        for v in [job_label_value(&long_a), job_label_value(&long_b)] {
+            assert!(v.len() <= 63 && v.starts_with("xxx"), "{v}");
+        }
+        assert_ne!(job_label_value(&long_a), job_label_value(&long_b));
+        assert_eq!(job_label_value("short.name"), "short.name");
     }
 
     #[test]
