@@ -43,7 +43,10 @@ enum Command {
 
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("NBV_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    // zeromq logs a reconnect warning when the kernel's sockets close at
+    // shutdown, which is expected; keep it out of the default output.
+    let filter = EnvFilter::try_from_env("NBV_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("warn,zeromq::reconnect=error"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
