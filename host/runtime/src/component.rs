@@ -5,6 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tracing::Instrument;
 use wasmtime::Store;
 use wasmtime::component::types::ComponentItem;
 
@@ -333,8 +334,6 @@ impl Strategy {
             > + Send,
     {
         let span = tracing::info_span!("strategy", strategy = %self.name, digest = %self.digest, job = %call.job.name, export);
-        let _enter = span.enter();
-        drop(_enter);
         let guard = Guard::new(
             call.job.clone(),
             &self.name,
@@ -359,8 +358,11 @@ impl Strategy {
             f(&instance, &mut store).await
         };
         // The epoch deadline stops guest code; this bounds a host call that hangs.
-        let outcome =
-            tokio::time::timeout(self.limits.deadline + Duration::from_secs(5), run).await;
+        let outcome = tokio::time::timeout(
+            self.limits.deadline + Duration::from_secs(5),
+            run.instrument(span.clone()),
+        )
+        .await;
         let stderr = store.data().stderr_text();
         let limit_ms = self.limits.deadline.as_millis() as u64;
         match outcome {
@@ -401,7 +403,7 @@ impl Strategy {
                         stderr,
                     }
                 };
-                tracing::warn!(strategy = %self.name, digest = %self.digest, export, "strategy call failed: {err}");
+                span.in_scope(|| tracing::warn!("strategy call failed: {err}"));
                 Err(err)
             }
         }
