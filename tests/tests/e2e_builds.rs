@@ -386,6 +386,37 @@ async fn tekton_pipeline_runs_map_success_failure_and_results() {
     );
     let message = done.status.clone().map(|s| s.message).unwrap_or_default();
     assert!(message.contains("no matching distribution"), "{message}");
+
+    // A cancelled PipelineRun is a cancelled build, not a failed one.
+    let url = repo(&env, "scikit-learn==1.5.1\n");
+    let jobs = env
+        .create(build_job("tk-cancel", &url, "tekton", "5m"))
+        .await;
+    let (_, build) = started_build(&jobs, "tk-cancel").await;
+    get_eventually(&runs, &build).await;
+    runs.patch_status(
+        &build,
+        &PatchParams::default(),
+        &Patch::Merge(
+            json!({"status": {"conditions": [{"type": "Succeeded", "status": "False",
+            "reason": "Cancelled", "message": "PipelineRun was cancelled"}]}}),
+        ),
+    )
+    .await
+    .expect("run status");
+    let done = wait_for_phase(&jobs, "tk-cancel", Duration::from_secs(60)).await;
+    assert_eq!(
+        condition(&done, "Ready").reason,
+        "BuildCancelled",
+        "{:#?}",
+        done.status
+    );
+    let phase = done
+        .status
+        .clone()
+        .and_then(|s| s.build_status)
+        .map(|b| b.phase);
+    assert_eq!(phase.as_deref(), Some("Cancelled"));
     env.operator.abort();
 }
 
