@@ -138,6 +138,27 @@ impl Description {
         });
         self
     }
+    /// Declares the parameters the push recipes read (`registry`,
+    /// `pushSecret`, `insecureRegistry`; see [`recipes::output_image`] and
+    /// [`recipes::push_secret_volume`]), for strategies that push an image.
+    pub fn push_parameters(self) -> Self {
+        self.parameter(
+            "registry",
+            "repository prefix to push to (<registry>/nbv-notebook:<cache key>); default: the operator's build registry",
+            None,
+        )
+        .parameter(
+            "pushSecret",
+            "kubernetes.io/dockerconfigjson Secret with credentials for the output registry",
+            None,
+        )
+        .parameter(
+            "insecureRegistry",
+            "push over plain HTTP / without TLS verification: true or false",
+            Some("false"),
+        )
+    }
+
     pub fn required_parameter(mut self, name: &str, description: &str) -> Self {
         self.parameters.push(Parameter {
             name: name.into(),

@@ -84,7 +84,7 @@ pub fn check(job: &NotebookValidationJob, ctx: &Context) -> Result<(), Admission
         if !ctx.strategies.contains(&build.strategy) {
             return Err(AdmissionError::UnknownStrategy {
                 name: build.strategy.clone(),
-                available: ctx.strategies.available(&build.strategy),
+                available: ctx.strategies.registry.available(&build.strategy),
             });
         }
     }

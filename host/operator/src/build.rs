@@ -20,8 +20,8 @@ use kube::runtime::events::EventType;
 use nbv_crd::{BuildStatus, NotebookValidationJob, NotebookValidationJobStatus};
 use nbv_deps::requirements::{self, Fallback, ResolveOptions, Tier};
 use nbv_runtime::{
-    BuildContext, BuildPhase, Call, JobRef, KubeCluster, Limits, Registry, RequirementsTier,
-    Runtime, RuntimeError, Strategy,
+    BuildContext, BuildPhase, Call, Cluster, JobRef, KubeCluster, Limits, Registry,
+    RequirementsTier, Runtime, RuntimeError, Strategy,
 };
 
 use crate::context::Context;
@@ -58,11 +58,13 @@ pub type Event = (EventType, &'static str, String);
 pub struct Strategies {
     pub registry: Registry,
     build_registry: String,
+    /// Where every strategy's (guarded) Kubernetes calls go.
+    cluster: Arc<dyn Cluster>,
 }
 
 impl Strategies {
     pub async fn load(
-        _client: kube::Client,
+        client: kube::Client,
         args: &StrategyArgs,
         _namespace: &str,
         _metrics: Metrics,
@@ -81,21 +83,22 @@ impl Strategies {
         Ok(Self {
             registry,
             build_registry: args.build_registry.trim_end_matches('/').to_string(),
+            cluster: Arc::new(KubeCluster::new(client)),
         })
+    }
+
+    /// One export call for `job` with `context`, against the cluster.
+    fn call(&self, job: &NotebookValidationJob, context: BuildContext) -> Call {
+        let job_ref = JobRef::new(
+            &job.name_any(),
+            &job.namespace().unwrap_or_default(),
+            job.metadata.uid.as_deref().unwrap_or_default(),
+        );
+        Call::new(job_ref, context, self.cluster.clone())
     }
 
     pub fn contains(&self, name: &str) -> bool {
         self.registry.get(name).is_some()
-    }
-
-    /// What to tell a job asking for `name`: the strategies served, and why
-    /// `name` is not among them if its registration failed to load.
-    pub fn available(&self, name: &str) -> String {
-        let mut text = self.names().join(", ");
-        if let Some(why) = self.registry.failures().get(name) {
-            text.push_str(&format!("; {name} failed to load: {why}"));
-        }
-        text
     }
 
     pub fn names(&self) -> Vec<String> {
@@ -260,14 +263,6 @@ fn context(
         parameters,
         timeout_seconds: timeout.as_secs(),
     })
-}
-
-fn job_ref(job: &NotebookValidationJob) -> JobRef {
-    JobRef::new(
-        &job.name_any(),
-        &job.namespace().unwrap_or_default(),
-        job.metadata.uid.as_deref().unwrap_or_default(),
-    )
 }
 
 /// Resolves the requirements at the job's commit, in a scratch checkout.
@@ -487,11 +482,7 @@ async fn start(
     };
     // Without --build-registry the push strategies need strategyConfig.registry;
     // they say so themselves (the operator does not know their parameters).
-    let call = Call::new(
-        job_ref(job),
-        build_ctx,
-        Arc::new(KubeCluster::new(ctx.client.clone())),
-    );
+    let call = ctx.strategies.call(job, build_ctx);
     match timed(ctx, &strategy.name, "detect", strategy.detect(&call)).await {
         Ok(true) => {}
         Ok(false) => {
@@ -570,18 +561,14 @@ async fn poll(
         Ok(c) => c,
         Err(v) => return Ok(Progress::Failed(v)),
     };
-    let call = Call::new(
-        job_ref(job),
-        build_ctx.clone(),
-        Arc::new(KubeCluster::new(ctx.client.clone())),
-    );
+    let limit = Duration::from_secs(build_ctx.timeout_seconds);
+    let call = ctx.strategies.call(job, build_ctx);
     let build = bs.build_name.clone();
     let elapsed = bs
         .start_time
         .as_ref()
         .and_then(|t| Timestamp::now().duration_since(t.0).try_into().ok())
         .unwrap_or(Duration::ZERO);
-    let limit = Duration::from_secs(build_ctx.timeout_seconds);
     let state = match timed(
         ctx,
         &strategy.name,
@@ -728,11 +715,7 @@ pub async fn cleanup(job: &NotebookValidationJob, ctx: &Context) -> Result<(), E
     let Ok(build_ctx) = context(job, &status, &ctx.strategies, &strategy) else {
         return Ok(());
     };
-    let call = Call::new(
-        job_ref(job),
-        build_ctx,
-        Arc::new(KubeCluster::new(ctx.client.clone())),
-    );
+    let call = ctx.strategies.call(job, build_ctx);
     match timed(
         ctx,
         &strategy.name,

@@ -408,8 +408,9 @@ impl Registry {
         self.failures.read().map(|f| f.clone()).unwrap_or_default()
     }
 
-    /// The error for a job naming a strategy this operator does not serve.
-    pub fn unknown(&self, name: &str) -> RuntimeError {
+    /// What to tell a job asking for `name`: the strategies served, and why
+    /// `name` is not among them if its registration failed to load.
+    pub fn available(&self, name: &str) -> String {
         let mut available = self.names().join(", ");
         if available.is_empty() {
             available = "none".into();
@@ -417,9 +418,14 @@ impl Registry {
         if let Some(why) = self.failures().get(name) {
             available = format!("{available}; {name} failed to load: {why}");
         }
+        available
+    }
+
+    /// The error for a job naming a strategy this operator does not serve.
+    pub fn unknown(&self, name: &str) -> RuntimeError {
         RuntimeError::Unknown {
             name: name.into(),
-            available,
+            available: self.available(name),
         }
     }
 }

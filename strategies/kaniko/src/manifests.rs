@@ -42,21 +42,7 @@ pub fn description() -> Description {
         Some(DEFAULT_GIT_IMAGE),
     )
     .parameter("kanikoImage", "kaniko executor image", Some(DEFAULT_KANIKO_IMAGE))
-    .parameter(
-        "registry",
-        "repository prefix to push to (<registry>/nbv-notebook:<cache key>); default: the operator's build registry",
-        None,
-    )
-    .parameter(
-        "pushSecret",
-        "kubernetes.io/dockerconfigjson Secret with credentials for the output registry",
-        None,
-    )
-    .parameter(
-        "insecureRegistry",
-        "push over plain HTTP / without TLS verification: true or false",
-        Some("false"),
-    )
+    .push_parameters()
     .parameter("cpu", "CPU request and limit of the build container, e.g. 2", None)
     .parameter(
         "memory",

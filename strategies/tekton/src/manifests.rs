@@ -46,21 +46,7 @@ pub fn description() -> Description {
         "buildah image (builder=buildah)",
         Some(DEFAULT_BUILDAH_IMAGE),
     )
-    .parameter(
-        "registry",
-        "repository prefix to push to (<registry>/nbv-notebook:<cache key>); default: the operator's build registry",
-        None,
-    )
-    .parameter(
-        "pushSecret",
-        "kubernetes.io/dockerconfigjson Secret with credentials for the output registry",
-        None,
-    )
-    .parameter(
-        "insecureRegistry",
-        "push over plain HTTP / without TLS verification: true or false",
-        Some("false"),
-    )
+    .push_parameters()
     .parameter(
         "serviceAccount",
         "ServiceAccount the build pod runs as (Tekton's default when unset)",

@@ -227,14 +227,7 @@ impl Ctx<'_, '_> {
             if text.starts_with('-') && text.len() > 1 && raw.starts_with('-') {
                 let (name, inline) = split_flag(text);
                 let (long, kind) = reqfile::pip_option(name);
-                let needs_value = matches!(
-                    kind,
-                    OptKind::Keep(true)
-                        | OptKind::Drop(true)
-                        | OptKind::Requirement
-                        | OptKind::Constraint
-                        | OptKind::Editable
-                );
+                let needs_value = kind.takes_value();
                 let value = if !needs_value {
                     None
                 } else if let Some(v) = inline {

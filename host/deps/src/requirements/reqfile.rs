@@ -37,6 +37,20 @@ pub(crate) enum OptKind {
     Unknown,
 }
 
+impl OptKind {
+    /// Whether the option is followed by a value (`-r FILE`, `-i URL`, ...).
+    pub(crate) fn takes_value(self) -> bool {
+        matches!(
+            self,
+            OptKind::Keep(true)
+                | OptKind::Drop(true)
+                | OptKind::Requirement
+                | OptKind::Constraint
+                | OptKind::Editable
+        )
+    }
+}
+
 /// The long name and meaning of a pip option (`-i` is `--index-url`).
 pub(crate) fn pip_option(name: &str) -> (&str, OptKind) {
     let long = match name {
@@ -265,14 +279,7 @@ pub(crate) fn parse_into(
         if line.starts_with('-') {
             let (name, value) = split_option(&line);
             let (long, kind) = pip_option(name);
-            let needs_value = matches!(
-                kind,
-                OptKind::Keep(true)
-                    | OptKind::Drop(true)
-                    | OptKind::Requirement
-                    | OptKind::Constraint
-                    | OptKind::Editable
-            );
+            let needs_value = kind.takes_value();
             if needs_value && value.is_none() {
                 return Err(invalid(format!("{long} needs a value")));
             }
