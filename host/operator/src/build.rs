@@ -25,7 +25,6 @@ use nbv_runtime::{
 };
 
 use crate::context::Context;
-use crate::metrics::Metrics;
 use crate::reconcile::{Error, Verdict};
 use crate::{git, labels};
 
@@ -63,12 +62,7 @@ pub struct Strategies {
 }
 
 impl Strategies {
-    pub async fn load(
-        client: kube::Client,
-        args: &StrategyArgs,
-        _namespace: &str,
-        _metrics: Metrics,
-    ) -> anyhow::Result<Self> {
+    pub async fn load(client: kube::Client, args: &StrategyArgs) -> anyhow::Result<Self> {
         let runtime = Runtime::new(args.strategy_cache.clone())?;
         let registry =
             Registry::new(runtime).with_insecure_registries(args.insecure_registries.clone());

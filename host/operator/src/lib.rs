@@ -84,13 +84,7 @@ pub async fn run(
         None
     };
 
-    let strategies = build::Strategies::load(
-        client.clone(),
-        &args.strategies,
-        &args.namespace,
-        metrics.clone(),
-    )
-    .await?;
+    let strategies = build::Strategies::load(client.clone(), &args.strategies).await?;
     let ctx = Arc::new(context::Context {
         client: client.clone(),
         recorder: Recorder::new(
